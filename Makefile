@@ -1,0 +1,127 @@
+# webseed-agent: build, test, benchmark, demo and install.
+# The source list is the agent/ tree itself: every agent/**/*.cc is part of the program,
+# every *_test.cc is a unit test (one Catch2 binary).
+#
+#   make            build build/webseed-agent
+#   make check      unit + integration tests, then again under ASan+UBSan (installs deps)
+#   make demo       build a demo mirror under build/demo and run the agent on it
+#   make bench      benchmarks (tables, not pass/fail)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format / make lint
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man/man1
+DOCDIR = $(PREFIX)/share/doc/webseed-agent
+SYSCONFDIR ?= /etc
+PYTHON ?= /usr/bin/python3
+
+CXX ?= g++
+CXXSTD = -std=c++23
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wformat=2
+CPPFLAGS_AGENT = -Iagent -DWEBSEED_AGENT_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64
+OPTFLAGS ?= -O2 -g
+LIBS = -lyaml-cpp
+
+BUILD = build
+# `make V=1` shows the compiler command lines.
+Q = $(if $(V),,@echo "  CXX $<";)
+ASAN_BUILD = build/asan
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+ALL_SRCS := $(sort $(wildcard agent/*.cc agent/*/*.cc))
+TEST_SRCS := $(filter %_test.cc,$(ALL_SRCS)) agent/test_main.cc
+MAIN_SRC := agent/main.cc
+LIB_SRCS := $(filter-out %_test.cc $(MAIN_SRC) agent/test_main.cc,$(ALL_SRCS))
+
+objs = $(patsubst agent/%.cc,$(1)/obj/%.o,$(2))
+
+.PHONY: all check unit integration demo bench install uninstall clean deps deps-test format lint asan
+all: $(BUILD)/webseed-agent
+
+deps:
+	@contrib/install-deps build
+
+deps-test:
+	@contrib/install-deps build test
+
+# ---- normal build ----
+$(BUILD)/obj/%.o: agent/%.cc | deps-stamp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXSTD) $(OPTFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) -MMD -MP -c $< -o $@
+
+$(BUILD)/webseed-agent: $(call objs,$(BUILD),$(LIB_SRCS) $(MAIN_SRC))
+	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/unit-tests: $(call objs,$(BUILD),$(LIB_SRCS) $(TEST_SRCS))
+	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
+
+# ---- ASan + UBSan build ----
+$(ASAN_BUILD)/obj/%.o: agent/%.cc | deps-stamp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) -MMD -MP -c $< -o $@
+
+$(ASAN_BUILD)/webseed-agent: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(MAIN_SRC))
+	$(CXX) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+$(ASAN_BUILD)/unit-tests: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(TEST_SRCS))
+	$(CXX) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+asan: $(ASAN_BUILD)/webseed-agent $(ASAN_BUILD)/unit-tests
+
+# Installs missing build packages once before the first compile (order-only prerequisite).
+.PHONY: deps-stamp
+deps-stamp:
+	@contrib/install-deps build
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(ASAN_BUILD)/obj/*.d $(ASAN_BUILD)/obj/*/*.d)
+
+# ---- tests ----
+check: deps-test
+	@$(MAKE) --no-print-directory $(BUILD)/webseed-agent $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory asan
+	@PYTHON=$(PYTHON) tests/run-all
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+integration: $(BUILD)/webseed-agent
+	$(PYTHON) tests/run_integration.py --agent $(BUILD)/webseed-agent
+
+# ---- demo and benchmarks ----
+demo: deps-test $(BUILD)/webseed-agent
+	@$(PYTHON) contrib/demo/run-demo --agent $(BUILD)/webseed-agent --dir $(BUILD)/demo
+
+bench: $(BUILD)/webseed-agent
+	@contrib/install-deps build bench
+	@$(PYTHON) tests/bench/links_bench.py --agent $(BUILD)/webseed-agent
+
+# ---- install ----
+install: $(BUILD)/webseed-agent
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/webseed-agent
+	install -m 0755 $(BUILD)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-agent
+	install -m 0644 docs/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-agent.1
+	install -m 0644 README.md docs/*.md docs/*.json $(DESTDIR)$(DOCDIR)/
+	install -m 0644 conf/agent.yaml $(DESTDIR)$(DOCDIR)/agent.yaml.sample
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml ]; then \
+	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml"; \
+	else \
+	  install -m 0644 conf/agent.yaml $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/webseed-agent $(DESTDIR)$(MANDIR)/webseed-agent.1
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# ---- housekeeping ----
+format:
+	clang-format -i $(ALL_SRCS) $(wildcard agent/*.h agent/*/*.h)
+
+lint: $(BUILD)/webseed-agent
+	cppcheck --quiet --enable=warning,performance,portability --std=c++20 --inline-suppr \
+	  --error-exitcode=1 -Iagent $(ALL_SRCS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,95 @@
+#include "cli.h"
+
+#include "cmd_links.h"
+#include "error.h"
+#include "settings.h"
+#include "version.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace agent {
+
+namespace {
+
+constexpr const char* k_exit_codes = R"(Exit codes:
+  0  everything ready / no error finding (warnings allowed)
+  1  findings: something is not ready (see the output)
+  2  usage or configuration error
+  3  internal or unexpected error
+
+Configuration: --config FILE, else /etc/webseed-agent/agent.yaml if it exists, else none
+(then --root is required). Command-line options override the file.
+Documentation: man webseed-agent, /usr/share/doc/webseed-agent/)";
+
+void add_root_options(CLI::App& cmd, Overrides& overrides, std::string& root,
+                      std::string& symlinks_dir)
+{
+  cmd.add_option("--root", root, "mirror root directory (overrides mirror.root)")
+      ->type_name("DIR")
+      ->each([&](const std::string& v) { overrides.root = v; });
+  cmd.add_option("--symlinks-dir", symlinks_dir,
+                 "torrent-symlinks tree, relative to the root (default "
+                 "experimental/torrent-symlinks; overrides symlinks_dir)")
+      ->type_name("REL")
+      ->each([&](const std::string& v) { overrides.symlinks_dir = v; });
+}
+
+} // namespace
+
+int run_cli(int argc, char** argv)
+{
+  CLI::App app{"webseed-agent: checks that this mirror can serve the distribution's torrents as "
+               "an HTTP web seed (BEP 19/17).",
+               "webseed-agent"};
+  app.footer(k_exit_codes);
+  app.set_version_flag("--version", std::string("webseed-agent ") + k_version);
+  app.require_subcommand(1);
+
+  Overrides overrides;
+  std::string config_path;
+  app.add_option("-c,--config", config_path,
+                 "configuration file (default /etc/webseed-agent/agent.yaml if it exists)")
+      ->type_name("FILE")
+      ->each([&](const std::string& v) { overrides.config_path = v; });
+
+  std::string root;
+  std::string symlinks_dir;
+
+  LinksOptions links_options;
+  bool links_verbose = false;
+  CLI::App* links = app.add_subcommand(
+      "links", "Audit the torrent-symlinks tree: every link must be relative and resolve to a "
+               "regular file inside the mirror root.");
+  add_root_options(*links, overrides, root, symlinks_dir);
+  links->add_flag("--json", links_options.json, "print one JSON document (docs/links.md)");
+  links->add_flag("-v,--verbose", links_verbose, "also list the entries that are fine");
+  links->footer(k_exit_codes);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (argc <= 1) {
+      std::cout << app.help();
+    }
+    std::cerr << "webseed-agent: error: " << e.what()
+              << "\nRun 'webseed-agent --help' for usage.\n";
+    return to_int(ExitCode::usage);
+  }
+
+  if (links->parsed()) {
+    links_options.verbose = links_verbose ? Verbose::yes : Verbose::no;
+    const Settings settings = load_settings(overrides);
+    return to_int(run_links(settings, links_options, std::cout));
+  }
+  throw Fatal(ExitCode::internal, "no command ran");
+}
+
+} // namespace agent

@@ -1,0 +1,233 @@
+#include "config.h"
+
+#include "util/read_file.h"
+
+// yaml-cpp 0.7's node/impl.h trips GCC 12's -Wdangling-pointer (a known false positive).
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+namespace agent {
+
+namespace {
+
+constexpr std::size_t k_max_config_size = 1 << 20;
+
+class ConfigError {
+public:
+  std::string text;
+};
+
+class Parser {
+public:
+  explicit Parser(const std::string& source) : m_source(source) {}
+
+  Config parse(std::string_view text)
+  {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      throw ConfigError{where(e.mark) + e.msg};
+    }
+    Config config;
+    config.source = m_source;
+    if (doc.IsNull()) {
+      throw ConfigError{m_source + ":1:1: missing required key 'mirror'"};
+    }
+    expect_map(doc, "the top level");
+    const auto seen = check_keys(doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir"});
+    require(doc, seen, "", "mirror");
+    for (const auto& [key, value] : seen) {
+      if (key == "mirror") {
+        parse_mirror(value.second, config.mirror);
+      } else if (key == "symlinks_dir") {
+        config.symlinks_dir = string_value(value.second, key);
+        if (auto ok = check_symlinks_dir(config.symlinks_dir); !ok) {
+          throw ConfigError{where(value.second.Mark()) + "'symlinks_dir' " + ok.error()};
+        }
+      } else if (key == "torrents") {
+        config.torrents = path_list(value.second, key);
+      } else if (key == "state_dir") {
+        config.state_dir = absolute_path(value.second, key);
+      }
+    }
+    return config;
+  }
+
+private:
+  using Seen = std::map<std::string, std::pair<YAML::Mark, YAML::Node>>;
+
+  std::string where(const YAML::Mark& mark) const
+  {
+    if (mark.is_null()) {
+      return m_source + ": ";
+    }
+    return m_source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1)
+           + ": ";
+  }
+
+  void expect_map(const YAML::Node& node, const std::string& what) const
+  {
+    if (!node.IsMap()) {
+      throw ConfigError{where(node.Mark()) + what + " must be a mapping of keys to values"};
+    }
+  }
+
+  static std::string dotted(const std::string& prefix, const std::string& key)
+  {
+    return prefix.empty() ? key : prefix + "." + key;
+  }
+
+  Seen check_keys(const YAML::Node& map, const std::string& prefix,
+                  const std::set<std::string>& known) const
+  {
+    Seen seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const YAML::Node& key_node = it->first;
+      if (!key_node.IsScalar()) {
+        throw ConfigError{where(key_node.Mark()) + "keys must be plain names"};
+      }
+      const std::string key = key_node.Scalar();
+      if (!known.contains(key)) {
+        std::string list;
+        for (const auto& k : known) {
+          list += (list.empty() ? "" : ", ") + k;
+        }
+        throw ConfigError{where(key_node.Mark()) + "unknown key '" + dotted(prefix, key)
+                          + "' (known here: " + list + ")"};
+      }
+      if (!seen.emplace(key, std::pair(key_node.Mark(), it->second)).second) {
+        throw ConfigError{where(key_node.Mark()) + "duplicate key '" + dotted(prefix, key) + "'"};
+      }
+    }
+    return seen;
+  }
+
+  void require(const YAML::Node& map, const Seen& seen, const std::string& prefix,
+               const std::string& key) const
+  {
+    if (!seen.contains(key)) {
+      throw ConfigError{where(map.Mark()) + "missing required key '" + dotted(prefix, key) + "'"};
+    }
+  }
+
+  std::string string_value(const YAML::Node& node, const std::string& key) const
+  {
+    if (node.IsNull()) {
+      throw ConfigError{where(node.Mark()) + "'" + key + "' has no value"};
+    }
+    if (!node.IsScalar()) {
+      throw ConfigError{where(node.Mark()) + "'" + key + "' must be a string, not a "
+                        + (node.IsSequence() ? "list" : "mapping")};
+    }
+    return node.Scalar();
+  }
+
+  std::string absolute_path(const YAML::Node& node, const std::string& key) const
+  {
+    std::string value = string_value(node, key);
+    if (value.empty() || value.front() != '/') {
+      throw ConfigError{where(node.Mark()) + "'" + key + "' must be an absolute path, not '"
+                        + value + "'"};
+    }
+    return value;
+  }
+
+  std::vector<std::string> path_list(const YAML::Node& node, const std::string& key) const
+  {
+    if (node.IsNull()) {
+      return {};
+    }
+    if (!node.IsSequence()) {
+      throw ConfigError{where(node.Mark()) + "'" + key
+                        + "' must be a list of paths (one '- /path' per line)"};
+    }
+    std::vector<std::string> out;
+    for (const YAML::Node& item : node) {
+      out.push_back(absolute_path(item, key + "[]"));
+    }
+    return out;
+  }
+
+  void parse_mirror(const YAML::Node& node, MirrorConfig& mirror) const
+  {
+    if (node.IsNull()) {
+      throw ConfigError{where(node.Mark()) + "'mirror' has no value (needs name and root)"};
+    }
+    expect_map(node, "'mirror'");
+    const auto seen = check_keys(node, "mirror", {"name", "root", "base_url"});
+    require(node, seen, "mirror", "name");
+    require(node, seen, "mirror", "root");
+    for (const auto& [key, value] : seen) {
+      const std::string full = dotted("mirror", key);
+      if (key == "name") {
+        mirror.name = string_value(value.second, full);
+        if (mirror.name.empty()) {
+          throw ConfigError{where(value.second.Mark()) + "'" + full + "' must not be empty"};
+        }
+      } else if (key == "root") {
+        mirror.root = absolute_path(value.second, full);
+      } else if (key == "base_url") {
+        mirror.base_url = string_value(value.second, full);
+        if (!mirror.base_url.starts_with("http://") && !mirror.base_url.starts_with("https://")) {
+          throw ConfigError{where(value.second.Mark()) + "'" + full
+                            + "' must start with http:// or https://"};
+        }
+      }
+    }
+  }
+
+  const std::string& m_source;
+};
+
+} // namespace
+
+std::expected<void, std::string> check_symlinks_dir(std::string_view value)
+{
+  if (value.empty()) {
+    return std::unexpected("must not be empty");
+  }
+  if (value.front() == '/') {
+    return std::unexpected("must be relative to the mirror root, not '" + std::string(value) + "'");
+  }
+  std::size_t pos = 0;
+  while (pos <= value.size()) {
+    const std::size_t slash = value.find('/', pos);
+    const std::size_t end = slash == std::string_view::npos ? value.size() : slash;
+    if (value.substr(pos, end - pos) == "..") {
+      return std::unexpected("must stay inside the mirror root (no '..'), not '"
+                             + std::string(value) + "'");
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    pos = slash + 1;
+  }
+  return {};
+}
+
+std::expected<Config, std::string> parse_config(std::string_view text, const std::string& source)
+{
+  try {
+    return Parser(source).parse(text);
+  } catch (const ConfigError& e) {
+    return std::unexpected(e.text);
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(source + ": " + e.what());
+  }
+}
+
+std::expected<Config, std::string> load_config_file(const std::string& path)
+{
+  auto text = util::read_small_file(path, k_max_config_size);
+  if (!text) {
+    return std::unexpected(text.error());
+  }
+  return parse_config(*text, path);
+}
+
+} // namespace agent

@@ -1,0 +1,43 @@
+// config.h: the YAML configuration file (sample: conf/agent.yaml; keys: docs/config.md).
+//
+// Strict: unknown keys, duplicate keys, wrong types and missing required values are errors
+// that name the place, e.g. "agent.yaml:12:3: unknown key 'mirror.nmae'". Config keys are a
+// public interface: add keys, never rename or remove one.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agent {
+
+inline constexpr std::string_view k_default_config_path = "/etc/webseed-agent/agent.yaml";
+
+struct MirrorConfig {
+  std::string name;     // required in a file
+  std::string root;     // required in a file; absolute
+  std::string base_url; // optional; http:// or https://
+};
+
+struct Config {
+  std::string source; // the file it was read from; "" for the built-in defaults
+  MirrorConfig mirror;
+  std::string symlinks_dir = "experimental/torrent-symlinks"; // relative to mirror.root
+  std::vector<std::string> torrents; // .torrent files or directories; absolute
+  std::string state_dir;             // absolute; "" = the built-in default
+};
+
+// Parses configuration text. `source` names the text in error messages.
+// Error: one line "SOURCE:LINE:COLUMN: what is wrong".
+std::expected<Config, std::string> parse_config(std::string_view text, const std::string& source);
+
+// Reads and parses the file at `path` (at most 1 MiB, a regular file).
+// Error: one line naming the file (and line:column for content errors).
+std::expected<Config, std::string> load_config_file(const std::string& path);
+
+// Checks a symlinks dir value: relative, not empty, no ".." component.
+// Returns an error text without location ("must be relative ...").
+std::expected<void, std::string> check_symlinks_dir(std::string_view value);
+
+} // namespace agent

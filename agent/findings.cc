@@ -1,0 +1,49 @@
+#include "findings.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace agent {
+
+std::string_view code_name(Code code)
+{
+  switch (code) {
+  case Code::missing_tree: return "missing-tree";
+  case Code::empty_tree: return "empty-tree";
+  case Code::empty_entry: return "empty-entry";
+  case Code::not_symlink: return "not-symlink";
+  case Code::absolute_target: return "absolute-target";
+  case Code::escapes_root: return "escapes-root";
+  case Code::dangling: return "dangling";
+  case Code::symlink_loop: return "symlink-loop";
+  case Code::not_regular_file: return "not-regular-file";
+  case Code::unreadable: return "unreadable";
+  }
+  return "unknown";
+}
+
+Severity severity_of(Code code)
+{
+  return code == Code::not_symlink ? Severity::warning : Severity::error;
+}
+
+std::string_view severity_name(Severity severity)
+{
+  return severity == Severity::error ? "error" : "warning";
+}
+
+void sort_findings(std::vector<Finding>& findings)
+{
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    return std::tuple(a.severity(), std::string_view(a.path), a.code)
+           < std::tuple(b.severity(), std::string_view(b.path), b.code);
+  });
+}
+
+bool has_error(const std::vector<Finding>& findings)
+{
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const Finding& f) { return f.severity() == Severity::error; });
+}
+
+} // namespace agent

@@ -1,0 +1,16 @@
+// util/read_file.h: reading a whole small file safely. Knows nothing of the agent.
+#pragma once
+
+#include <cstddef>
+#include <expected>
+#include <string>
+
+namespace util {
+
+// Reads the regular file at `path` (symlinks followed: the caller trusts the path) if it is
+// at most `max_size` bytes. Never blocks on a FIFO or device (O_NONBLOCK, then S_ISREG).
+// Error: "PATH: <why>".
+std::expected<std::string, std::string> read_small_file(const std::string& path,
+                                                        std::size_t max_size);
+
+} // namespace util

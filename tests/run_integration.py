@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Runs the integration tests: tests/integration/test_*.py, one module per subprocess.
+
+usage: tests/run_integration.py [--agent PATH] [--module-timeout SECONDS] [FILTER...]
+
+FILTER: run only the tests whose id (module.Class.test_name) contains one of the strings.
+--agent: the binary under test (sets WEBSEED_AGENT; default build/webseed-agent).
+Each module has a wall-clock limit; a module that exceeds it is killed and counts as one
+failure. The last line printed is always `integration: N passed, N failed, N skipped`;
+the exit code is 1 when anything failed (or nothing ran), else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+INTEGRATION = HERE / "integration"
+REPO = HERE.parent
+DEFAULT_MODULE_TIMEOUT = 60.0
+sys.dont_write_bytecode = True   # keep the source tree clean
+
+
+def run_module(module: str, filters: list[str], result_file: str) -> int:
+    """Child side: runs one module's tests (filtered) verbosely, writes counts as JSON."""
+    sys.path.insert(0, str(INTEGRATION))
+    sys.path.insert(0, str(HERE))
+    suite = unittest.defaultTestLoader.loadTestsFromName(module)
+    tests = [t for t in _flatten(suite) if not filters or any(f in t.id() for f in filters)]
+    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(
+        unittest.TestSuite(tests))
+    counts = tally(result)
+    Path(result_file).write_text(json.dumps(counts))
+    return 0 if result.wasSuccessful() else 1
+
+
+def tally(result: unittest.TestResult) -> dict[str, int]:
+    """passed/failed/skipped. Errors and skips raised by setUpClass/setUpModule are not in
+    testsRun: they count as failed/skipped but take nothing from passed."""
+    def in_tests(items) -> int:
+        return sum(1 for test, _ in items if isinstance(test, unittest.TestCase))
+
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = (result.testsRun - in_tests(result.failures) - in_tests(result.errors)
+              - in_tests(result.skipped) - len(result.unexpectedSuccesses))
+    return {"passed": max(0, passed), "failed": failed, "skipped": len(result.skipped)}
+
+
+def _flatten(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def matching_modules(filters: list[str]) -> list[str]:
+    """Module names under tests/integration with at least one test matching `filters`."""
+    modules = sorted(p.stem for p in INTEGRATION.glob("test_*.py"))
+    if not filters:
+        return modules
+    sys.path.insert(0, str(INTEGRATION))
+    sys.path.insert(0, str(HERE))
+    chosen = []
+    for module in modules:
+        try:
+            suite = unittest.defaultTestLoader.loadTestsFromName(module)
+        except Exception:          # an import error: let the child report it
+            chosen.append(module)
+            continue
+        if any(any(f in t.id() for f in filters) for t in _flatten(suite)):
+            chosen.append(module)
+    return chosen
+
+
+def run_parent(args: argparse.Namespace) -> int:
+    totals = {"passed": 0, "failed": 0, "skipped": 0}
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    if args.agent:
+        env["WEBSEED_AGENT"] = str(Path(args.agent).resolve())
+    agent = Path(env.get("WEBSEED_AGENT") or REPO / "build" / "webseed-agent")
+    modules = matching_modules(args.filters)
+    if not agent.is_file():
+        print(f"run_integration: error: agent binary not found: {agent} "
+              "(run `make` or pass --agent)", flush=True)
+        totals["failed"] = 1
+    elif not modules:
+        print(f"run_integration: error: no test matches {args.filters}", flush=True)
+        totals["failed"] = 1
+    else:
+        print(f"run_integration: agent {agent}", flush=True)
+    started = time.monotonic()
+    for module in modules if agent.is_file() else []:
+        counts = run_child(module, args, env)
+        for key in totals:
+            totals[key] += counts[key]
+    print(f"run_integration: {time.monotonic() - started:.1f}s", flush=True)
+    print(f"integration: {totals['passed']} passed, {totals['failed']} failed, "
+          f"{totals['skipped']} skipped", flush=True)
+    return 1 if totals["failed"] else 0
+
+
+def run_child(module: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, int]:
+    """Runs `module` in a subprocess (own process group) under the wall-clock limit."""
+    print(f"\n=== {module}", flush=True)
+    with tempfile.NamedTemporaryFile(prefix="webseed-it-result-", suffix=".json") as out:
+        argv = [sys.executable, __file__, "--child", module, "--result-file", out.name,
+                *args.filters]
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, env=env, start_new_session=True)
+        try:
+            proc.wait(timeout=args.module_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            print(f"FAIL: {module}: killed after the {args.module_timeout:.0f}s module limit",
+                  flush=True)
+            return {"passed": 0, "failed": 1, "skipped": 0}
+        print(f"=== {module}: {time.monotonic() - started:.1f}s", flush=True)
+        try:
+            counts = json.loads(Path(out.name).read_text())
+        except ValueError:
+            print(f"FAIL: {module}: exited {proc.returncode} without results", flush=True)
+            return {"passed": 0, "failed": 1, "skipped": 0}
+        if proc.returncode != 0 and counts["failed"] == 0:
+            counts["failed"] = 1
+        return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("filters", nargs="*", metavar="FILTER",
+                        help="run only tests whose id contains one of these strings")
+    parser.add_argument("--agent", help="agent binary (sets WEBSEED_AGENT)")
+    parser.add_argument("--module-timeout", type=float, default=DEFAULT_MODULE_TIMEOUT,
+                        help=f"seconds per module (default {DEFAULT_MODULE_TIMEOUT:.0f})")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return run_module(args.child, args.filters, args.result_file)
+    return run_parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
