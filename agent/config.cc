@@ -42,6 +42,7 @@ public:
     const auto seen = check_keys(doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir"});
     require(doc, seen, "", "mirror");
     for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
       if (key == "mirror") {
         parse_mirror(value.second, config.mirror);
       } else if (key == "symlinks_dir") {
@@ -115,10 +116,11 @@ private:
     }
   }
 
+  // A null value has no useful mark of its own: errors about it point at its key.
   std::string string_value(const YAML::Node& node, const std::string& key) const
   {
     if (node.IsNull()) {
-      throw ConfigError{where(node.Mark()) + "'" + key + "' has no value"};
+      throw ConfigError{where(m_key_mark) + "'" + key + "' has no value"};
     }
     if (!node.IsScalar()) {
       throw ConfigError{where(node.Mark()) + "'" + key + "' must be a string, not a "
@@ -153,16 +155,17 @@ private:
     return out;
   }
 
-  void parse_mirror(const YAML::Node& node, MirrorConfig& mirror) const
+  void parse_mirror(const YAML::Node& node, MirrorConfig& mirror)
   {
     if (node.IsNull()) {
-      throw ConfigError{where(node.Mark()) + "'mirror' has no value (needs name and root)"};
+      throw ConfigError{where(m_key_mark) + "'mirror' has no value (needs name and root)"};
     }
     expect_map(node, "'mirror'");
     const auto seen = check_keys(node, "mirror", {"name", "root", "base_url"});
     require(node, seen, "mirror", "name");
     require(node, seen, "mirror", "root");
     for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
       const std::string full = dotted("mirror", key);
       if (key == "name") {
         mirror.name = string_value(value.second, full);
@@ -182,6 +185,7 @@ private:
   }
 
   const std::string& m_source;
+  YAML::Mark m_key_mark = YAML::Mark::null_mark(); // the key whose value is being read
 };
 
 } // namespace

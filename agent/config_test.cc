@@ -1,0 +1,108 @@
+#include "config.h"
+
+#include "test_support.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+namespace {
+
+std::string error_of(const std::string& yaml)
+{
+  auto c = agent::parse_config(yaml, "agent.yaml");
+  REQUIRE_FALSE(c);
+  return c.error();
+}
+
+} // namespace
+
+TEST_CASE("a complete config parses", "[config]")
+{
+  auto c = agent::parse_config(R"(mirror:
+  name: mirror.example.org
+  root: /srv/mirror/gentoo
+  base_url: https://mirror.example.org/gentoo/
+symlinks_dir: experimental/torrent-symlinks
+torrents:
+  - /srv/mirror/gentoo/releases/torrents
+  - /var/lib/torrents/extra.torrent
+state_dir: /var/lib/webseed-agent
+)",
+                               "agent.yaml");
+  REQUIRE(c);
+  CHECK(c->mirror.name == "mirror.example.org");
+  CHECK(c->mirror.root == "/srv/mirror/gentoo");
+  CHECK(c->mirror.base_url == "https://mirror.example.org/gentoo/");
+  CHECK(c->torrents.size() == 2);
+  CHECK(c->state_dir == "/var/lib/webseed-agent");
+  CHECK(c->source == "agent.yaml");
+}
+
+TEST_CASE("defaults apply to optional keys", "[config]")
+{
+  auto c = agent::parse_config("mirror: {name: m, root: /srv/m}\n", "agent.yaml");
+  REQUIRE(c);
+  CHECK(c->symlinks_dir == "experimental/torrent-symlinks");
+  CHECK(c->torrents.empty());
+  CHECK(c->mirror.base_url.empty());
+}
+
+TEST_CASE("config errors name file:line:column and the key", "[config]")
+{
+  CHECK(error_of("mirror:\n  name: m\n  root: /srv/m\n  nmae: x\n")
+        == "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n")
+        == "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, state_dir, symlinks_dir, "
+           "torrents)");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n")
+        == "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents:\n  - relative/dir\n")
+        == "agent.yaml:3:5: 'torrents[]' must be an absolute path, not 'relative/dir'");
+  CHECK(error_of("mirror:\n  name: m\n") == "agent.yaml:2:3: missing required key 'mirror.root'");
+  CHECK(error_of("mirror:\n  name: m\n  root: srv\n")
+        == "agent.yaml:3:9: 'mirror.root' must be an absolute path, not 'srv'");
+  CHECK(error_of("mirror:\n  name: m\n  root: /srv\n  base_url: ftp://x/\n")
+        == "agent.yaml:4:13: 'mirror.base_url' must start with http:// or https://");
+  CHECK(error_of("mirror:\n  name: [a, b]\n  root: /srv\n")
+        == "agent.yaml:2:9: 'mirror.name' must be a string, not a list");
+  CHECK(error_of("mirror:\n  name: m\n  root:\n")
+        == "agent.yaml:3:3: 'mirror.root' has no value");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nsymlinks_dir: ../x\n")
+        == "agent.yaml:2:15: 'symlinks_dir' must stay inside the mirror root (no '..'), not '../x'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nmirror: {name: n, root: /srv}\n")
+        == "agent.yaml:2:1: duplicate key 'mirror'");
+  CHECK(error_of("- a\n- b\n") == "agent.yaml:1:1: the top level must be a mapping of keys to values");
+  CHECK(error_of("") == "agent.yaml:1:1: missing required key 'mirror'");
+}
+
+TEST_CASE("YAML syntax errors carry the position", "[config]")
+{
+  const std::string e = error_of("mirror:\n  name: [unclosed\n");
+  CHECK(e.starts_with("agent.yaml:"));
+  CHECK(e.find("end of sequence") != std::string::npos);
+}
+
+TEST_CASE("load_config_file names the file on I/O errors and refuses non-regular files", "[config]")
+{
+  agent::testing::TempTree t;
+  auto missing = agent::load_config_file(t / "none.yaml");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error() == t / "none.yaml" + ": No such file or directory");
+  t.fifo("fifo.yaml");
+  auto fifo = agent::load_config_file(t / "fifo.yaml");
+  REQUIRE_FALSE(fifo);
+  CHECK(fifo.error() == t / "fifo.yaml" + ": not a regular file");
+  t.file("ok.yaml", "mirror: {name: m, root: /srv}\n");
+  CHECK(agent::load_config_file(t / "ok.yaml"));
+}
+
+TEST_CASE("check_symlinks_dir accepts only paths inside the root", "[config]")
+{
+  CHECK(agent::check_symlinks_dir("experimental/torrent-symlinks"));
+  CHECK(agent::check_symlinks_dir("a/..b/c"));
+  CHECK_FALSE(agent::check_symlinks_dir(""));
+  CHECK_FALSE(agent::check_symlinks_dir("/abs"));
+  CHECK_FALSE(agent::check_symlinks_dir("a/../../b"));
+  CHECK_FALSE(agent::check_symlinks_dir(".."));
+}
