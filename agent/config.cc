@@ -2,8 +2,6 @@
 
 #include "util/read_file.h"
 
-// yaml-cpp 0.7's node/impl.h trips GCC 12's -Wdangling-pointer (a known false positive).
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
@@ -88,7 +86,7 @@ private:
   {
     Seen seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key_node = it->first;
+      const YAML::Node key_node = it->first; // a copy: *it is a temporary
       if (!key_node.IsScalar()) {
         throw ConfigError{where(key_node.Mark()) + "keys must be plain names"};
       }

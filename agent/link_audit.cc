@@ -156,24 +156,26 @@ private:
   void walk_entry_dir(EntryAudit& entry, const DirChain& parent, const std::string& name,
                       const std::string& display, int depth)
   {
-    const auto unreadable = [&](int err) {
-      entry.findings.push_back({Code::unreadable, display, std::nullopt,
-                                "cannot read directory " + display + ": " + std::strerror(err),
-                                "check permissions: the agent and the web server must be able "
-                                "to read it"});
+    const auto unreadable = [&](const std::string& why, const std::string& hint) {
+      entry.findings.push_back(
+          {Code::unreadable, display, std::nullopt, "cannot read directory: " + why, hint});
     };
+    const std::string permissions_hint =
+        "check permissions: the agent and the web server must be able to read it";
     if (depth >= k_max_entry_depth) {
-      unreadable(ELOOP);
+      unreadable("directories nested deeper than " + std::to_string(k_max_entry_depth)
+                     + " levels are not walked",
+                 "a torrent entry is a flat or shallow directory of links; fix the tree upstream");
       return;
     }
     auto dir = m_resolver.open_subdir(parent.back(), name);
     if (!dir) {
-      unreadable(dir.error());
+      unreadable(std::strerror(dir.error()), permissions_hint);
       return;
     }
     auto names = util::list_dir((*dir)->fd.get());
     if (!names) {
-      unreadable(names.error());
+      unreadable(std::strerror(names.error()), permissions_hint);
       return;
     }
     DirChain chain = parent;

@@ -110,6 +110,9 @@ std::string ResolveFailure::describe(std::string_view subject) const
     return "more than " + std::to_string(Resolver::k_max_links)
            + " symbolic links followed (a loop?) at " + at + via;
   case ResolveError::not_regular_file:
+    if (trace.links_followed == 0) {
+      return "not a link but " + std::string(type_name(file_type)) + ": web seeds serve regular files";
+    }
     return "target " + at + " is " + std::string(type_name(file_type)) + via;
   case ResolveError::unreadable:
     return "cannot read " + at + ": " + errno_text(err) + via;

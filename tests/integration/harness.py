@@ -37,7 +37,7 @@ PathLike = Union[str, os.PathLike]
 
 def agent_path() -> Path:
     """The agent binary: $WEBSEED_AGENT or <repo>/build/webseed-agent."""
-    return Path(os.environ.get("WEBSEED_AGENT") or REPO / "build" / "webseed-agent")
+    return Path(os.path.abspath(os.environ.get("WEBSEED_AGENT") or REPO / "build" / "webseed-agent"))
 
 
 @dataclasses.dataclass
@@ -89,6 +89,7 @@ def run_agent(*args: PathLike, timeout: float = AGENT_TIMEOUT, cwd: Optional[Pat
     argv = [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in (exe, *args)]
     if as_nobody:
         argv = [SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+    env = sanitizer_env(dict(os.environ) if env is None else env)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=timeout, cwd=cwd, env=env)
@@ -99,7 +100,23 @@ def run_agent(*args: PathLike, timeout: float = AGENT_TIMEOUT, cwd: Optional[Pat
     result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
     if proc.returncode < 0 or proc.returncode >= 128:
         raise AssertionError(f"agent died (signal or crash):\n{result}")
+    if proc.returncode == SANITIZER_EXIT or any(s in proc.stderr for s in SANITIZER_SIGNS):
+        raise AssertionError(f"sanitizer report from the agent:\n{result}")
     return result
+
+
+# A sanitizer (ASan/UBSan build) that finds an error exits 1 by default, the same as
+# "findings"; make it distinct, and look for its report in any case.
+SANITIZER_EXIT = 86
+SANITIZER_SIGNS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error: ")
+
+
+def sanitizer_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with exitcode=86 put first in ASAN_OPTIONS/UBSAN_OPTIONS (options given later
+    in the variable still win)."""
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        env[var] = f"exitcode={SANITIZER_EXIT}" + (f":{env[var]}" if env.get(var) else "")
+    return env
 
 
 def links(root: PathLike, *args: PathLike, **kwargs: Any) -> Result:
@@ -167,12 +184,25 @@ SEVERITY = {
 }
 
 
+def _links_schema_validator():
+    import jsonschema  # Debian python3-jsonschema (contrib/install-deps test)
+    schema = json.loads((REPO / "docs" / "links.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+_LINKS_SCHEMA = _links_schema_validator()
+
+
 def check_schema(doc: dict[str, Any], result: Result) -> None:
-    """Asserts the contract's shape of a `links --json` document and its internal
-    consistency (summary counts, ok flags, severities, sort orders, exit code)."""
+    """Asserts that a `links --json` document validates against docs/links.schema.json, and
+    its internal consistency (summary counts, ok flags, severities, sort orders, exit code)."""
     def need(cond: bool, what: str) -> None:
         if not cond:
             raise AssertionError(f"--json schema: {what}\n{json.dumps(doc, indent=1)}\n{result}")
+
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in _LINKS_SCHEMA.iter_errors(doc)]
+    need(not problems, "docs/links.schema.json: " + "; ".join(problems[:5]))
 
     need(doc.get("version") == 1, "version must be 1")
     need(isinstance(doc.get("root"), str) and doc["root"].startswith("/"), "root is absolute")
@@ -196,7 +226,9 @@ def check_schema(doc: dict[str, Any], result: Result) -> None:
             if f.get(key + "_hex") is not None:
                 need("\ufffd" in f[key], f"{key}_hex given but {key} has no U+FFFD")
     for tree_finding in doc["findings"]:
-        need(tree_finding["code"] in ("missing-tree", "empty-tree"),
+        # The contract names missing-tree and empty-tree; the agent also reports an
+        # unreadable symlinks dir here.
+        need(tree_finding["code"] in ("missing-tree", "empty-tree", "unreadable"),
              f"tree-level finding {tree_finding['code']}")
     names = [raw(e, "name") for e in doc["entries"]]
     need(names == sorted(names), "entries sorted bytewise by name")

@@ -181,6 +181,19 @@ class NotRegularFileTest(HostileTestCase):
         path = self.link("sock", "../../../releases/sock")
         self.check({path: "not-regular-file"}, timeout=QUICK)
 
+    def test_single_file_entry_linking_to_a_directory(self):
+        path = f"{SYMLINKS_DIR}/releases-dir"
+        mirror.add_link(self.root, path, "../../releases")
+        self.check({path: "not-regular-file"})
+
+    def test_directory_link_inside_entry_is_not_descended(self):
+        path = self.link("sub", "../../../releases")   # holds releases/x, a good file
+        self.check({path: "not-regular-file"})
+
+    def test_dotdot_target(self):
+        path = self.link("up", "..")
+        self.check({path: "not-regular-file"})
+
     def test_device_target_inside_root_is_never_opened(self):
         try:
             os.mknod(self.root / "releases" / "zero", 0o644 | stat.S_IFCHR, os.makedev(1, 5))
@@ -197,6 +210,10 @@ class DanglingTest(HostileTestCase):
 
     def test_regular_file_used_as_a_directory(self):
         path = self.link("file-as-dir", "../../../releases/x/y")
+        self.check({path: "dangling"})
+
+    def test_trailing_slash_after_a_file(self):
+        path = self.link("slash", "../../../releases/x/")
         self.check({path: "dangling"})
 
     def test_dangling_single_file_entry(self):
@@ -233,6 +250,11 @@ class ResolvesTest(HostileTestCase):
         self.link("alias", "../../../releases/alias")
         self.check({})
 
+    def test_link_to_a_good_link_in_the_same_entry(self):
+        self.link("to-good", "good")
+        self.link("via-entry", f"../../../{ENTRY}/good")
+        self.check({})
+
     def test_nested_directory_in_entry(self):
         self.link(b"sub/dir/deep", b"../../../../../releases/x")
         doc = self.check({})
@@ -266,6 +288,20 @@ class UnreadableTest(HostileTestCase):
         for path in (secret, locked):
             self.assertIn(os.strerror(errno.EACCES), harness.finding(doc, path)["message"])
 
+    def test_unlistable_entry_directory(self):
+        mirror.add_link(self.root, f"{SYMLINKS_DIR}/locked/a", "../../../releases/x")
+        os.chmod(self.root / SYMLINKS_DIR / "locked", 0o000)
+        result, doc = self.run_unprivileged()
+        self.assertCodes(doc, {f"{SYMLINKS_DIR}/locked": ["unreadable"]})
+        self.assertExit(result, 1)
+
+    def test_unlistable_symlinks_dir(self):
+        # Not named by the contract: the agent reports it as a tree-level finding.
+        os.chmod(self.root / SYMLINKS_DIR, 0o000)
+        result, doc = self.run_unprivileged()
+        self.assertCodes(doc, {}, tree=["unreadable"])
+        self.assertExit(result, 1)
+
 
 class NamesTest(HostileTestCase):
     """Names are bytes: JSON stays valid UTF-8, exact bytes in *_hex, human output escaped."""
@@ -275,6 +311,7 @@ class NamesTest(HostileTestCase):
         self.newline = self.link_in(b"new\nline", b"file\nname", b"../../../releases/missing")
         self.space = self.link_in(b"with space", b"a b.iso", b"../../../releases/missing")
         self.bad = self.link_in(b"bad\xffname", b"f\xfe", b"../../../releases/nope\xfd")
+        self.ctrl = self.link_in(b"back\\slash", b"esc\x1b[31m", b"../../../releases/missing")
         self.utf8 = self.link_in("caf\u00e9-\u00fc".encode(), b"ok", b"../../../releases/x")
 
     def link_in(self, entry: bytes, name: bytes, target: bytes) -> bytes:
@@ -286,7 +323,8 @@ class NamesTest(HostileTestCase):
         result, doc = links_json(self.root)
         self.assertExit(result, 1)
         self.assertEqual(harness.codes_by_raw_path(doc), {
-            self.newline: ["dangling"], self.space: ["dangling"], self.bad: ["dangling"]})
+            self.newline: ["dangling"], self.space: ["dangling"], self.bad: ["dangling"],
+            self.ctrl: ["dangling"]})
 
         f = harness.finding(doc, self.newline.decode())
         self.assertEqual(f["path"], "experimental/torrent-symlinks/new\nline/file\nname")
@@ -301,7 +339,10 @@ class NamesTest(HostileTestCase):
         self.assertEqual(f["target"], "../../../releases/nope\ufffd")
 
         by_name = {harness.raw(e, "name"): e for e in doc["entries"]}
-        self.assertEqual(sorted(by_name), [b"bad\xffname", "caf\u00e9-\u00fc".encode(), b"e",
+        self.assertEqual(harness.finding(doc, self.ctrl.decode())["path"],
+                         "experimental/torrent-symlinks/back\\slash/esc\x1b[31m")
+        self.assertEqual(sorted(by_name), [b"back\\slash", b"bad\xffname",
+                                           "caf\u00e9-\u00fc".encode(), b"e",
                                            b"new\nline", b"with space"])
         self.assertEqual(by_name[b"bad\xffname"]["name_hex"], b"bad\xffname".hex())
         self.assertEqual(by_name[b"bad\xffname"]["name"], "bad\ufffdname")
@@ -322,6 +363,8 @@ class NamesTest(HostileTestCase):
         self.assertRegex(shown, re.compile(rb"bad\\x[fF][fF]name/f\\x[fF][eE]"))
         self.assertRegex(shown, re.compile(rb"nope\\x[fF][dD]"))
         self.assertRegex(shown, re.compile(rb'"[^"\n]*with space/a b\.iso"'))
+        self.assertNotIn(b"\x1b", shown)        # no terminal escape reaches the screen
+        self.assertRegex(shown, re.compile(rb"back\\\\slash/esc\\x1[bB]\[31m"))
 
 
 class HostilePresetTest(harness.TreeTestCase):

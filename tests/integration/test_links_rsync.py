@@ -24,6 +24,8 @@ class UpstreamTestCase(harness.TreeTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
+        if not os.access(harness.RSYNC, os.X_OK):
+            raise unittest.SkipTest(f"{harness.RSYNC} missing (contrib/install-deps test)")
         layout = mirror.default_layout()
         if cls.layout_kind:
             layout = layout.select(cls.layout_kind)
@@ -67,6 +69,12 @@ class ArchiveTest(UpstreamTestCase):
     def test_relative_root_is_reported_absolute(self):
         self.sync("-a")
         result, doc = links_json("mirror", cwd=self.tmp)
+        self.assertExit(result, 0)
+        self.assertEqual(doc["root"], str(self.root))
+
+    def test_root_path_with_space_and_non_ascii(self):
+        self.root = self.tmp / "mirror root \u00e9"
+        result, doc = links_json(self.sync("-a"))
         self.assertExit(result, 0)
         self.assertEqual(doc["root"], str(self.root))
 
