@@ -65,8 +65,8 @@ private:
     if (mark.is_null()) {
       return m_source + ": ";
     }
-    return m_source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1)
-           + ": ";
+    return m_source + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1) +
+           ": ";
   }
 
   void expect_map(const YAML::Node& node, const std::string& what) const
@@ -96,8 +96,8 @@ private:
         for (const auto& k : known) {
           list += (list.empty() ? "" : ", ") + k;
         }
-        throw ConfigError{where(key_node.Mark()) + "unknown key '" + dotted(prefix, key)
-                          + "' (known here: " + list + ")"};
+        throw ConfigError{where(key_node.Mark()) + "unknown key '" + dotted(prefix, key) +
+                          "' (known here: " + list + ")"};
       }
       if (!seen.emplace(key, std::pair(key_node.Mark(), it->second)).second) {
         throw ConfigError{where(key_node.Mark()) + "duplicate key '" + dotted(prefix, key) + "'"};
@@ -121,8 +121,8 @@ private:
       throw ConfigError{where(m_key_mark) + "'" + key + "' has no value"};
     }
     if (!node.IsScalar()) {
-      throw ConfigError{where(node.Mark()) + "'" + key + "' must be a string, not a "
-                        + (node.IsSequence() ? "list" : "mapping")};
+      throw ConfigError{where(node.Mark()) + "'" + key + "' must be a string, not a " +
+                        (node.IsSequence() ? "list" : "mapping")};
     }
     return node.Scalar();
   }
@@ -131,8 +131,8 @@ private:
   {
     std::string value = string_value(node, key);
     if (value.empty() || value.front() != '/') {
-      throw ConfigError{where(node.Mark()) + "'" + key + "' must be an absolute path, not '"
-                        + value + "'"};
+      throw ConfigError{where(node.Mark()) + "'" + key + "' must be an absolute path, not '" +
+                        value + "'"};
     }
     return value;
   }
@@ -143,8 +143,8 @@ private:
       return {};
     }
     if (!node.IsSequence()) {
-      throw ConfigError{where(node.Mark()) + "'" + key
-                        + "' must be a list of paths (one '- /path' per line)"};
+      throw ConfigError{where(node.Mark()) + "'" + key +
+                        "' must be a list of paths (one '- /path' per line)"};
     }
     std::vector<std::string> out;
     for (const YAML::Node& item : node) {
@@ -175,8 +175,8 @@ private:
       } else if (key == "base_url") {
         mirror.base_url = string_value(value.second, full);
         if (!mirror.base_url.starts_with("http://") && !mirror.base_url.starts_with("https://")) {
-          throw ConfigError{where(value.second.Mark()) + "'" + full
-                            + "' must start with http:// or https://"};
+          throw ConfigError{where(value.second.Mark()) + "'" + full +
+                            "' must start with http:// or https://"};
         }
       }
     }
@@ -201,8 +201,8 @@ std::expected<void, std::string> check_symlinks_dir(std::string_view value)
     const std::size_t slash = value.find('/', pos);
     const std::size_t end = slash == std::string_view::npos ? value.size() : slash;
     if (value.substr(pos, end - pos) == "..") {
-      return std::unexpected("must stay inside the mirror root (no '..'), not '"
-                             + std::string(value) + "'");
+      return std::unexpected("must stay inside the mirror root (no '..'), not '" +
+                             std::string(value) + "'");
     }
     if (slash == std::string_view::npos) {
       break;

@@ -50,29 +50,29 @@ TEST_CASE("defaults apply to optional keys", "[config]")
 
 TEST_CASE("config errors name file:line:column and the key", "[config]")
 {
-  CHECK(error_of("mirror:\n  name: m\n  root: /srv/m\n  nmae: x\n")
-        == "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
-  CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n")
-        == "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, state_dir, symlinks_dir, "
-           "torrents)");
-  CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n")
-        == "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");
-  CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents:\n  - relative/dir\n")
-        == "agent.yaml:3:5: 'torrents[]' must be an absolute path, not 'relative/dir'");
+  CHECK(error_of("mirror:\n  name: m\n  root: /srv/m\n  nmae: x\n") ==
+        "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n") ==
+        "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, state_dir, symlinks_dir, "
+        "torrents)");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n") ==
+        "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents:\n  - relative/dir\n") ==
+        "agent.yaml:3:5: 'torrents[]' must be an absolute path, not 'relative/dir'");
   CHECK(error_of("mirror:\n  name: m\n") == "agent.yaml:2:3: missing required key 'mirror.root'");
-  CHECK(error_of("mirror:\n  name: m\n  root: srv\n")
-        == "agent.yaml:3:9: 'mirror.root' must be an absolute path, not 'srv'");
-  CHECK(error_of("mirror:\n  name: m\n  root: /srv\n  base_url: ftp://x/\n")
-        == "agent.yaml:4:13: 'mirror.base_url' must start with http:// or https://");
-  CHECK(error_of("mirror:\n  name: [a, b]\n  root: /srv\n")
-        == "agent.yaml:2:9: 'mirror.name' must be a string, not a list");
-  CHECK(error_of("mirror:\n  name: m\n  root:\n")
-        == "agent.yaml:3:3: 'mirror.root' has no value");
-  CHECK(error_of("mirror: {name: m, root: /srv}\nsymlinks_dir: ../x\n")
-        == "agent.yaml:2:15: 'symlinks_dir' must stay inside the mirror root (no '..'), not '../x'");
-  CHECK(error_of("mirror: {name: m, root: /srv}\nmirror: {name: n, root: /srv}\n")
-        == "agent.yaml:2:1: duplicate key 'mirror'");
-  CHECK(error_of("- a\n- b\n") == "agent.yaml:1:1: the top level must be a mapping of keys to values");
+  CHECK(error_of("mirror:\n  name: m\n  root: srv\n") ==
+        "agent.yaml:3:9: 'mirror.root' must be an absolute path, not 'srv'");
+  CHECK(error_of("mirror:\n  name: m\n  root: /srv\n  base_url: ftp://x/\n") ==
+        "agent.yaml:4:13: 'mirror.base_url' must start with http:// or https://");
+  CHECK(error_of("mirror:\n  name: [a, b]\n  root: /srv\n") ==
+        "agent.yaml:2:9: 'mirror.name' must be a string, not a list");
+  CHECK(error_of("mirror:\n  name: m\n  root:\n") == "agent.yaml:3:3: 'mirror.root' has no value");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nsymlinks_dir: ../x\n") ==
+        "agent.yaml:2:15: 'symlinks_dir' must stay inside the mirror root (no '..'), not '../x'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nmirror: {name: n, root: /srv}\n") ==
+        "agent.yaml:2:1: duplicate key 'mirror'");
+  CHECK(error_of("- a\n- b\n") ==
+        "agent.yaml:1:1: the top level must be a mapping of keys to values");
   CHECK(error_of("") == "agent.yaml:1:1: missing required key 'mirror'");
 }
 

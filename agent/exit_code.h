@@ -4,12 +4,15 @@
 namespace agent {
 
 enum class ExitCode : int {
-  ok = 0,         // everything ready / no error finding
-  findings = 1,   // at least one error finding: something is not ready
-  usage = 2,      // bad command line or configuration
-  internal = 3,   // unexpected failure inside the agent
+  ok = 0,       // everything ready / no error finding
+  findings = 1, // at least one error finding: something is not ready
+  usage = 2,    // bad command line or configuration
+  internal = 3, // unexpected failure inside the agent
 };
 
-constexpr int to_int(ExitCode code) { return static_cast<int>(code); }
+constexpr int to_int(ExitCode code)
+{
+  return static_cast<int>(code);
+}
 
 } // namespace agent

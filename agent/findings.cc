@@ -35,8 +35,8 @@ std::string_view severity_name(Severity severity)
 void sort_findings(std::vector<Finding>& findings)
 {
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    return std::tuple(a.severity(), std::string_view(a.path), a.code)
-           < std::tuple(b.severity(), std::string_view(b.path), b.code);
+    return std::tuple(a.severity(), std::string_view(a.path), a.code) <
+           std::tuple(b.severity(), std::string_view(b.path), b.code);
   });
 }
 

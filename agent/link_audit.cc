@@ -17,7 +17,8 @@ namespace {
 // Real subdirectories nested deeper than this inside one entry are not walked.
 constexpr int k_max_entry_depth = 64;
 
-const std::string k_hint_links = "rsync skipped the symlinks: add --links (or -a) to the rsync options";
+const std::string k_hint_links =
+    "rsync skipped the symlinks: add --links (or -a) to the rsync options";
 
 std::string first_component(std::string_view rel)
 {
@@ -47,8 +48,8 @@ std::string hint_for(const ResolveFailure& failure, std::string_view root,
   switch (failure.error) {
   case ResolveError::absolute_target: {
     const std::string& target = failure.trace.last_target;
-    if (!root.empty() && target.size() > root.size() + 1 && target.starts_with(root)
-        && target[root.size()] == '/' && failure.trace.last_link == failure.trace.first_link) {
+    if (!root.empty() && target.size() > root.size() + 1 && target.starts_with(root) &&
+        target[root.size()] == '/' && failure.trace.last_link == failure.trace.first_link) {
       return "make the link relative: " + relative_target(link_dir, target.substr(root.size() + 1));
     }
     return "links must be relative and stay inside the mirror; fix the link upstream";
@@ -61,8 +62,8 @@ std::string hint_for(const ResolveFailure& failure, std::string_view root,
     if (top == failure.where) {
       return "target missing: is " + top + "/ mirrored? (check the rsync --exclude rules)";
     }
-    return "target missing: is the sync complete, and is " + top
-           + "/ mirrored in full? (check the rsync --exclude rules)";
+    return "target missing: is the sync complete, and is " + top +
+           "/ mirrored in full? (check the rsync --exclude rules)";
   }
   case ResolveError::symlink_loop:
     return "the link chain loops or is too long; fix the links upstream";
@@ -103,18 +104,19 @@ public:
       std::string message = f.error == ResolveError::dangling
                                 ? "the symlinks dir " + tree_path + " does not exist"
                                 : "the symlinks dir " + tree_path + " is unusable: " + f.describe();
-      m_audit.tree_findings.push_back(
-          {Code::missing_tree, tree_path, std::nullopt, std::move(message),
-           "mirror the whole tree including " + tree_path
-               + " (check rsync --exclude rules), or set symlinks_dir"});
+      m_audit.tree_findings.push_back({Code::missing_tree, tree_path, std::nullopt,
+                                       std::move(message),
+                                       "mirror the whole tree including " + tree_path +
+                                           " (check rsync --exclude rules), or set symlinks_dir"});
       return;
     }
     const DirChain& chain = *tree;
     auto names = util::list_dir(chain.back()->fd.get());
     if (!names) {
-      m_audit.tree_findings.push_back({Code::unreadable, tree_path, std::nullopt,
-                                       "cannot list " + tree_path + ": " + std::strerror(names.error()),
-                                       "check permissions of the symlinks dir"});
+      m_audit.tree_findings.push_back(
+          {Code::unreadable, tree_path, std::nullopt,
+           "cannot list " + tree_path + ": " + std::strerror(names.error()),
+           "check permissions of the symlinks dir"});
       return;
     }
     if (names->empty()) {
@@ -149,8 +151,8 @@ private:
       return ent.type == DT_DIR;
     }
     struct stat st {};
-    return ::fstatat(parent->fd.get(), ent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0
-           && S_ISDIR(st.st_mode);
+    return ::fstatat(parent->fd.get(), ent.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISDIR(st.st_mode);
   }
 
   void walk_entry_dir(EntryAudit& entry, const DirChain& parent, const std::string& name,
@@ -163,8 +165,8 @@ private:
     const std::string permissions_hint =
         "check permissions: the agent and the web server must be able to read it";
     if (depth >= k_max_entry_depth) {
-      unreadable("directories nested deeper than " + std::to_string(k_max_entry_depth)
-                     + " levels are not walked",
+      unreadable("directories nested deeper than " + std::to_string(k_max_entry_depth) +
+                     " levels are not walked",
                  "a torrent entry is a flat or shallow directory of links; fix the tree upstream");
       return;
     }
@@ -209,8 +211,8 @@ private:
 
 bool LinkAudit::ok() const
 {
-  return !has_error(tree_findings)
-         && std::all_of(entries.begin(), entries.end(), [](const EntryAudit& e) { return e.ok(); });
+  return !has_error(tree_findings) &&
+         std::all_of(entries.begin(), entries.end(), [](const EntryAudit& e) { return e.ok(); });
 }
 
 std::size_t LinkAudit::entries_ok() const
@@ -222,8 +224,9 @@ std::size_t LinkAudit::entries_ok() const
 std::size_t LinkAudit::count(Severity severity) const
 {
   const auto in = [severity](const std::vector<Finding>& findings) {
-    return static_cast<std::size_t>(std::count_if(
-        findings.begin(), findings.end(), [severity](const Finding& f) { return f.severity() == severity; }));
+    return static_cast<std::size_t>(
+        std::count_if(findings.begin(), findings.end(),
+                      [severity](const Finding& f) { return f.severity() == severity; }));
   };
   std::size_t n = in(tree_findings);
   for (const EntryAudit& e : entries) {
@@ -245,8 +248,8 @@ LeafCheck check_leaf(Resolver& resolver, const DirChain& dir, std::string_view n
   }
   if (!resolved) {
     const ResolveFailure& failure = resolved.error();
-    out.findings.push_back({code_for(failure.error), display_path, own_target, failure.describe(leaf_rel),
-                            hint_for(failure, root, dir.back()->rel)});
+    out.findings.push_back({code_for(failure.error), display_path, own_target,
+                            failure.describe(leaf_rel), hint_for(failure, root, dir.back()->rel)});
     return out;
   }
   if (!own_target) {

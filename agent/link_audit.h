@@ -20,15 +20,15 @@ namespace agent {
 inline constexpr std::string_view k_default_symlinks_dir = "experimental/torrent-symlinks";
 
 struct EntryAudit {
-  std::string name;        // raw bytes
-  std::size_t links = 0;   // leaves checked
+  std::string name;              // raw bytes
+  std::size_t links = 0;         // leaves checked
   std::vector<Finding> findings; // sorted by sort_findings
   bool ok() const { return !has_error(findings); }
 };
 
 struct LinkAudit {
-  std::string root;         // absolute path of the mirror root, for display
-  std::string symlinks_dir; // relative to root
+  std::string root;                   // absolute path of the mirror root, for display
+  std::string symlinks_dir;           // relative to root
   std::vector<Finding> tree_findings; // missing-tree, empty-tree
   std::vector<EntryAudit> entries;    // sorted bytewise by name
   std::size_t links = 0;

@@ -48,7 +48,8 @@ TEST_CASE("a clean tree of multi-file and single-file entries is ok", "[links]")
 {
   Mirror m;
   m.link("stage3-x86-2007.0/stage3.tar.bz2", "../../../releases/x86/2007.0/stages/stage3.tar.bz2");
-  m.link("stage3-x86-2007.0/sub dir/again", "../../../../releases/x86/2007.0/stages/stage3.tar.bz2");
+  m.link("stage3-x86-2007.0/sub dir/again",
+         "../../../../releases/x86/2007.0/stages/stage3.tar.bz2");
   m.link("single.tar.bz2", "../../releases/x86/2007.0/stages/stage3.tar.bz2");
   const auto audit = m.audit();
   CHECK(audit.ok());
@@ -76,15 +77,15 @@ TEST_CASE("each kind of broken link gets its code", "[links]")
   const auto audit = m.audit();
   CHECK_FALSE(audit.ok());
   CHECK(codes(audit) == std::map<std::string, std::string>{
-                           {"e/abs", "absolute-target"},
-                           {"e/escape", "escapes-root"},
-                           {"e/dangling", "dangling"},
-                           {"e/loop", "symlink-loop"},
-                           {"e/dir", "not-regular-file"},
-                           {"e/pipe", "not-regular-file"},
-                           {"e/copy", "not-symlink"},
-                           {"e/fifo-here", "not-regular-file"},
-                       });
+                            {"e/abs", "absolute-target"},
+                            {"e/escape", "escapes-root"},
+                            {"e/dangling", "dangling"},
+                            {"e/loop", "symlink-loop"},
+                            {"e/dir", "not-regular-file"},
+                            {"e/pipe", "not-regular-file"},
+                            {"e/copy", "not-symlink"},
+                            {"e/fifo-here", "not-regular-file"},
+                        });
   const auto& findings = audit.entries.at(0).findings;
   CHECK(findings.back().code == Code::not_symlink); // warnings after errors
   CHECK(audit.count(agent::Severity::error) == 7);
@@ -148,12 +149,14 @@ TEST_CASE("tree-level findings: missing and empty symlinks dir", "[links]")
   CHECK(escaping.tree_findings[0].code == Code::missing_tree);
 }
 
-TEST_CASE("a symlinks dir reached through an in-root link resolves '..' from its real place", "[links]")
+TEST_CASE("a symlinks dir reached through an in-root link resolves '..' from its real place",
+          "[links]")
 {
   Mirror m;
   // experimental -> mirrors/exp: links in it climb from mirrors/exp/torrent-symlinks/e.
   m.tree.link("m/experimental", "mirrors/exp");
-  m.tree.link("m/mirrors/exp/torrent-symlinks/e/f", "../../../../releases/x86/2007.0/stages/stage3.tar.bz2");
+  m.tree.link("m/mirrors/exp/torrent-symlinks/e/f",
+              "../../../../releases/x86/2007.0/stages/stage3.tar.bz2");
   const auto audit = m.audit();
   CHECK(audit.ok());
   CHECK(audit.links == 1);

@@ -51,7 +51,8 @@ void print_links_human(std::ostream& out, const LinkAudit& audit, Verbose verbos
   out << "mirror root:  " << util::escape_for_terminal(audit.root) << '\n'
       << "symlinks dir: " << util::escape_for_terminal(audit.symlinks_dir) << '\n';
   for (const Finding& f : audit.tree_findings) {
-    out << '\n' << std::left << std::setw(9) << (f.severity() == Severity::error ? "ERROR" : "WARNING")
+    out << '\n'
+        << std::left << std::setw(9) << (f.severity() == Severity::error ? "ERROR" : "WARNING")
         << "(whole tree)\n";
     print_finding_human(out, f, 2);
   }
@@ -60,7 +61,8 @@ void print_links_human(std::ostream& out, const LinkAudit& audit, Verbose verbos
       if (!wanted(e)) {
         continue;
       }
-      out << '\n' << std::left << std::setw(9) << label << util::escape_for_terminal(e.name) << "  ("
+      out << '\n'
+          << std::left << std::setw(9) << label << util::escape_for_terminal(e.name) << "  ("
           << count_of(e.links, "link", "links") << ")\n";
       for (const Finding& f : e.findings) {
         print_finding_human(out, f, 2);
@@ -75,9 +77,10 @@ void print_links_human(std::ostream& out, const LinkAudit& audit, Verbose verbos
   const std::size_t errors = audit.count(Severity::error);
   const std::size_t warnings = audit.count(Severity::warning);
   out << '\n'
-      << (audit.ok() ? "OK: " : "NOT OK: ") << count_of(audit.entries.size(), "entry", "entries") << " ("
-      << audit.entries_ok() << " ok), " << count_of(audit.links, "link", "links") << ", "
-      << count_of(errors, "error", "errors") << ", " << count_of(warnings, "warning", "warnings") << '\n';
+      << (audit.ok() ? "OK: " : "NOT OK: ") << count_of(audit.entries.size(), "entry", "entries")
+      << " (" << audit.entries_ok() << " ok), " << count_of(audit.links, "link", "links") << ", "
+      << count_of(errors, "error", "errors") << ", " << count_of(warnings, "warning", "warnings")
+      << '\n';
 }
 
 util::Json links_json(const LinkAudit& audit)

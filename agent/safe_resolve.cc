@@ -94,28 +94,26 @@ std::string join_rel(std::string_view parent, std::string_view name)
 std::string ResolveFailure::describe(std::string_view subject) const
 {
   const bool own = trace.last_link.empty() || trace.last_link == subject;
-  const std::string via = own ? std::string()
-                              : " (via " + trace.last_link + " -> " + trace.last_target + ")";
+  const std::string via =
+      own ? std::string() : " (via " + trace.last_link + " -> " + trace.last_target + ")";
   const std::string at = where.empty() ? std::string("the mirror root") : where;
   switch (error) {
   case ResolveError::absolute_target:
-    return (own ? std::string("the link has") : "link " + trace.last_link + " has")
-           + " an absolute target '" + trace.last_target
-           + "': it resolves against this machine's /, not the mirror";
-  case ResolveError::escapes_root:
-    return "target climbs above the mirror root" + via;
-  case ResolveError::dangling:
-    return "target does not exist: " + at + ": " + errno_text(err) + via;
+    return (own ? std::string("the link has") : "link " + trace.last_link + " has") +
+           " an absolute target '" + trace.last_target +
+           "': it resolves against this machine's /, not the mirror";
+  case ResolveError::escapes_root: return "target climbs above the mirror root" + via;
+  case ResolveError::dangling: return "target does not exist: " + at + ": " + errno_text(err) + via;
   case ResolveError::symlink_loop:
-    return "more than " + std::to_string(Resolver::k_max_links)
-           + " symbolic links followed (a loop?) at " + at + via;
+    return "more than " + std::to_string(Resolver::k_max_links) +
+           " symbolic links followed (a loop?) at " + at + via;
   case ResolveError::not_regular_file:
     if (trace.links_followed == 0) {
-      return "not a link but " + std::string(type_name(file_type)) + ": web seeds serve regular files";
+      return "not a link but " + std::string(type_name(file_type)) +
+             ": web seeds serve regular files";
     }
     return "target " + at + " is " + std::string(type_name(file_type)) + via;
-  case ResolveError::unreadable:
-    return "cannot read " + at + ": " + errno_text(err) + via;
+  case ResolveError::unreadable: return "cannot read " + at + ": " + errno_text(err) + via;
   }
   return "cannot resolve " + at;
 }
@@ -132,8 +130,8 @@ std::expected<Resolver, std::string> Resolver::open(const std::string& root)
 std::expected<DirRef, int> Resolver::open_subdir(const DirRef& parent, std::string_view name)
 {
   const std::string name_z(name);
-  const int fd = ::openat(parent->fd.get(), name_z.c_str(),
-                          O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const int fd =
+      ::openat(parent->fd.get(), name_z.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     return std::unexpected(errno);
   }
@@ -152,8 +150,8 @@ void Resolver::remember(const std::string& rel, Node node)
   m_cache.emplace(rel, std::move(node));
 }
 
-std::expected<Resolver::Walk, ResolveFailure>
-Resolver::walk(const DirChain& start, std::string_view path, Want want)
+std::expected<Resolver::Walk, ResolveFailure> Resolver::walk(const DirChain& start,
+                                                             std::string_view path, Want want)
 {
   DirChain chain = start;
   ResolveTrace trace;
@@ -235,9 +233,9 @@ Resolver::walk(const DirChain& start, std::string_view path, Want want)
         if (!S_ISREG(st.st_mode)) {
           return fail(ResolveError::not_regular_file, rel, 0, st.st_mode & S_IFMT);
         }
-        if (::faccessat(parent->fd.get(), comp.c_str(), R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)
-                != 0
-            && errno != ENOSYS && errno != EINVAL) {
+        if (::faccessat(parent->fd.get(), comp.c_str(), R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) !=
+                0 &&
+            errno != ENOSYS && errno != EINVAL) {
           return fail(ResolveError::unreadable, rel, errno);
         }
         Walk done{std::move(chain), ResolvedFile{}};

@@ -57,8 +57,8 @@ struct ResolveTrace {
 
 struct ResolveFailure {
   ResolveError error;
-  std::string where; // canonical path (relative to the root) of the component that failed
-  int err = 0;       // errno, for dangling and unreadable
+  std::string where;    // canonical path (relative to the root) of the component that failed
+  int err = 0;          // errno, for dangling and unreadable
   mode_t file_type = 0; // S_IFMT bits of the end, for not_regular_file
   ResolveTrace trace;
 
@@ -69,9 +69,9 @@ struct ResolveFailure {
 };
 
 struct ResolvedFile {
-  DirRef dir;       // the real directory holding the file
-  std::string name; // the file's name in `dir`
-  std::string rel;  // canonical path of the file relative to the root
+  DirRef dir;        // the real directory holding the file
+  std::string name;  // the file's name in `dir`
+  std::string rel;   // canonical path of the file relative to the root
   struct stat st {}; // fstatat(AT_SYMLINK_NOFOLLOW) of the file: S_ISREG
   ResolveTrace trace;
 };
@@ -92,8 +92,7 @@ public:
                                                            std::string_view path);
 
   // Resolves `path` like resolve_file but requires a directory; returns its chain.
-  std::expected<DirChain, ResolveFailure> resolve_dir(const DirChain& start,
-                                                      std::string_view path);
+  std::expected<DirChain, ResolveFailure> resolve_dir(const DirChain& start, std::string_view path);
 
   // Opens `name` in `parent` as a real subdirectory (a symlink is not followed: ENOTDIR).
   // Returns the errno on failure.
@@ -106,7 +105,7 @@ public:
 private:
   enum class Want { file, dir };
   struct Node {
-    DirRef dir;                // set for a real directory
+    DirRef dir;                             // set for a real directory
     std::optional<std::string> link_target; // set for a symlink
   };
   struct Walk {
@@ -115,8 +114,7 @@ private:
   };
 
   explicit Resolver(DirRef root) : m_root(std::move(root)) {}
-  std::expected<Walk, ResolveFailure> walk(const DirChain& start, std::string_view path,
-                                           Want want);
+  std::expected<Walk, ResolveFailure> walk(const DirChain& start, std::string_view path, Want want);
   void remember(const std::string& rel, Node node);
 
   DirRef m_root;

@@ -27,7 +27,10 @@ struct Mirror {
     REQUIRE(r);
     return std::move(*r);
   }
-  void link(const std::string& rel, const std::string& target) const { tree.link("m/" + rel, target); }
+  void link(const std::string& rel, const std::string& target) const
+  {
+    tree.link("m/" + rel, target);
+  }
 };
 
 ResolveError error_of(Resolver& r, const std::string& path)
@@ -94,7 +97,8 @@ TEST_CASE("'..' above the root is an escape, even when it would come back in", "
   REQUIRE_FALSE(through);
   CHECK(through.error().error == ResolveError::escapes_root);
   CHECK(through.error().trace.last_link == "releases/evil");
-  CHECK(error_of(r, "../m/releases/x86/2007.0/stages/stage3.tar.bz2") == ResolveError::escapes_root);
+  CHECK(error_of(r, "../m/releases/x86/2007.0/stages/stage3.tar.bz2") ==
+        ResolveError::escapes_root);
 }
 
 TEST_CASE("absolute targets are refused before any lookup", "[resolve]")
@@ -196,9 +200,9 @@ TEST_CASE("describe() says what went wrong without repeating the subject link", 
   Resolver r = m.open();
   auto gone = r.resolve_file(r.root_chain(), "t/e/gone");
   REQUIRE_FALSE(gone);
-  CHECK(gone.error().describe("t/e/gone")
-        == "target does not exist: releases/amd64: No such file or directory");
-  CHECK(gone.error().describe()
-        == "target does not exist: releases/amd64: No such file or directory (via t/e/gone -> "
-           "../../releases/amd64/file)");
+  CHECK(gone.error().describe("t/e/gone") ==
+        "target does not exist: releases/amd64: No such file or directory");
+  CHECK(gone.error().describe() ==
+        "target does not exist: releases/amd64: No such file or directory (via t/e/gone -> "
+        "../../releases/amd64/file)");
 }

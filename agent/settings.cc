@@ -59,8 +59,8 @@ Settings load_settings(const Overrides& overrides)
   }
   if (config.mirror.root.empty()) {
     throw Fatal(ExitCode::usage, "no mirror root: pass --root DIR or set mirror.root in the "
-                                 "config file (default "
-                                     + std::string(k_default_config_path) + ")");
+                                 "config file (default " +
+                                     std::string(k_default_config_path) + ")");
   }
   settings.root = absolute_root(config.mirror.root);
   return settings;

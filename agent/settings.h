@@ -11,13 +11,13 @@ namespace agent {
 
 // What the command line says about settings; unset means "not given".
 struct Overrides {
-  std::optional<std::string> config_path; // --config
-  std::optional<std::string> root;        // --root
+  std::optional<std::string> config_path;  // --config
+  std::optional<std::string> root;         // --root
   std::optional<std::string> symlinks_dir; // --symlinks-dir
 };
 
 struct Settings {
-  Config config; // config file values, overridden by the command line
+  Config config;    // config file values, overridden by the command line
   std::string root; // absolute mirror root, without trailing slash
 };
 

@@ -66,9 +66,9 @@ void append_hex_byte(std::string& out, std::uint8_t b)
 
 bool is_invisible_format(char32_t cp)
 {
-  return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e)
-         || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x2028
-         || cp == 0x2029 || cp == 0xfeff;
+  return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0xfeff;
 }
 
 } // namespace

@@ -6,6 +6,7 @@ The agent is $WEBSEED_AGENT, default <repo>/build/webseed-agent.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
@@ -88,7 +89,8 @@ def run_agent(*args: PathLike, timeout: float = AGENT_TIMEOUT, cwd: Optional[Pat
         raise AssertionError(f"agent binary not found: {exe} (run `make`, or set WEBSEED_AGENT)")
     argv = [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in (exe, *args)]
     if as_nobody:
-        argv = [SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+        argv = [SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                str(_copy_for_nobody(exe)), *argv[1:]]
     env = sanitizer_env(dict(os.environ) if env is None else env)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -103,6 +105,23 @@ def run_agent(*args: PathLike, timeout: float = AGENT_TIMEOUT, cwd: Optional[Pat
     if proc.returncode == SANITIZER_EXIT or any(s in proc.stderr for s in SANITIZER_SIGNS):
         raise AssertionError(f"sanitizer report from the agent:\n{result}")
     return result
+
+
+_NOBODY_COPIES: dict[Path, Path] = {}
+
+
+def _copy_for_nobody(exe: Path) -> Path:
+    """A copy of `exe` that user nobody can run: the checkout may sit under a 0700 directory
+    (a `mktemp -d` clone). Made once per binary, in a 0755 temp dir removed at exit."""
+    if exe not in _NOBODY_COPIES:
+        top = Path(tempfile.mkdtemp(prefix="webseed-nobody-"))
+        os.chmod(top, 0o755)
+        copy = top / exe.name
+        shutil.copy2(exe, copy)
+        os.chmod(copy, 0o755)
+        _NOBODY_COPIES[exe] = copy
+        atexit.register(shutil.rmtree, top, True)
+    return _NOBODY_COPIES[exe]
 
 
 # A sanitizer (ASan/UBSan build) that finds an error exits 1 by default, the same as
