@@ -23,7 +23,7 @@ CXXSTD = -std=c++23
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wformat=2
 CPPFLAGS_AGENT = -Iagent -DWEBSEED_AGENT_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64
 OPTFLAGS ?= -O2 -g
-LIBS = -lyaml-cpp
+LIBS = -lyaml-cpp -lcrypto
 
 BUILD = build
 # `make V=1` shows the compiler command lines.
@@ -33,7 +33,8 @@ ASAN_BUILD = build/asan
 # under the sanitizers at -O1: that one warning is off in the sanitizer build only.
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -Wno-maybe-uninitialized
 
-ALL_SRCS := $(sort $(wildcard agent/*.cc agent/*/*.cc))
+# agent/fuzz/ holds libFuzzer targets, built by tests/fuzz/run-fuzz with clang.
+ALL_SRCS := $(sort $(filter-out agent/fuzz/%,$(wildcard agent/*.cc agent/*/*.cc)))
 TEST_SRCS := $(filter %_test.cc,$(ALL_SRCS)) agent/test_main.cc
 MAIN_SRC := agent/main.cc
 LIB_SRCS := $(filter-out %_test.cc $(MAIN_SRC) agent/test_main.cc,$(ALL_SRCS))

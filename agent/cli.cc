@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "cmd_links.h"
+#include "cmd_torrent.h"
 #include "error.h"
 #include "settings.h"
 #include "version.h"
@@ -67,6 +68,30 @@ int run_cli(int argc, char** argv)
   links->add_flag("-v,--verbose", links_verbose, "also list the entries that are fine");
   links->footer(k_exit_codes);
 
+  TorrentShowOptions show_options;
+  std::string show_symlinks_dir;
+  CLI::App* torrent = app.add_subcommand("torrent", "Read .torrent files (see 'torrent show').");
+  torrent->require_subcommand(1);
+  CLI::App* show = torrent->add_subcommand(
+      "show", "Print what .torrent files say: name, info-hashes, pieces, files, trackers, web "
+              "seeds, and with --base-url the URL each file is fetched from.");
+  show->add_option("FILE", show_options.files, ".torrent files")->required()->type_name("FILE");
+  show->add_flag("--json", show_options.json, "print one JSON document (docs/torrent-show.md)");
+  show->add_option("--base-url", show_options.base_url,
+                   "the mirror's public URL (default mirror.base_url): print each file's web-seed "
+                   "URL (BEP 19)")
+      ->type_name("URL")
+      ->check([](const std::string& v) {
+        return v.starts_with("http://") || v.starts_with("https://")
+                   ? std::string()
+                   : std::string("must start with http:// or https://");
+      });
+  show->add_option("--symlinks-dir", show_symlinks_dir,
+                   "torrent-symlinks tree under the base URL (default "
+                   "experimental/torrent-symlinks; overrides symlinks_dir)")
+      ->type_name("REL");
+  show->footer(k_exit_codes);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -88,6 +113,19 @@ int run_cli(int argc, char** argv)
     links_options.verbose = links_verbose ? Verbose::yes : Verbose::no;
     const Settings settings = load_settings(overrides);
     return to_int(run_links(settings, links_options, std::cout));
+  }
+  if (show->parsed()) {
+    const Config config = load_config(overrides);
+    if (show_options.base_url.empty()) {
+      show_options.base_url = config.mirror.base_url;
+    }
+    if (show_symlinks_dir.empty()) {
+      show_symlinks_dir = config.symlinks_dir;
+    } else if (auto ok = check_symlinks_dir(show_symlinks_dir); !ok) {
+      throw Fatal(ExitCode::usage, "--symlinks-dir: " + ok.error());
+    }
+    show_options.symlinks_dir = show_symlinks_dir;
+    return to_int(run_torrent_show(show_options, std::cout));
   }
   throw Fatal(ExitCode::internal, "no command ran");
 }

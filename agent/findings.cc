@@ -18,6 +18,8 @@ std::string_view code_name(Code code)
   case Code::symlink_loop: return "symlink-loop";
   case Code::not_regular_file: return "not-regular-file";
   case Code::unreadable: return "unreadable";
+  case Code::torrent_invalid: return "torrent-invalid";
+  case Code::unsafe_path: return "unsafe-path";
   }
   return "unknown";
 }

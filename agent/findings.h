@@ -23,6 +23,8 @@ enum class Code {
   symlink_loop,     // error: more than 40 links followed
   not_regular_file, // error: the target is a directory, FIFO, socket or device
   unreadable,       // error: permission or I/O error
+  torrent_invalid,  // error: a .torrent file that is not valid metainfo
+  unsafe_path,      // error: a .torrent naming a path that could leave its directory
 };
 
 // The stable string of `code`, e.g. "escapes-root".

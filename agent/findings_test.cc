@@ -17,6 +17,8 @@ TEST_CASE("finding codes keep their public names and severities", "[findings]")
   CHECK(agent::code_name(Code::symlink_loop) == "symlink-loop");
   CHECK(agent::code_name(Code::not_regular_file) == "not-regular-file");
   CHECK(agent::code_name(Code::unreadable) == "unreadable");
+  CHECK(agent::code_name(Code::torrent_invalid) == "torrent-invalid");
+  CHECK(agent::code_name(Code::unsafe_path) == "unsafe-path");
   CHECK(agent::severity_of(Code::not_symlink) == agent::Severity::warning);
   CHECK(agent::severity_of(Code::dangling) == agent::Severity::error);
 }

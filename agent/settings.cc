@@ -19,7 +19,9 @@ std::string absolute_root(const std::string& root)
   return out;
 }
 
-Config read_config(const Overrides& overrides)
+} // namespace
+
+Config load_config(const Overrides& overrides)
 {
   std::string path;
   if (overrides.config_path) {
@@ -38,12 +40,10 @@ Config read_config(const Overrides& overrides)
   return std::move(*config);
 }
 
-} // namespace
-
 Settings load_settings(const Overrides& overrides)
 {
   Settings settings;
-  settings.config = read_config(overrides);
+  settings.config = load_config(overrides);
   Config& config = settings.config;
   if (overrides.root) {
     if (overrides.root->empty()) {

@@ -21,6 +21,10 @@ struct Settings {
   std::string root; // absolute mirror root, without trailing slash
 };
 
+// Loads the config file (--config, else the default path if it exists, else none; then the
+// built-in defaults). Throws Fatal(ExitCode::usage) when a file is given but bad.
+Config load_config(const Overrides& overrides);
+
 // Loads the config file (--config, else the default path if it exists, else none) and
 // applies the overrides. Throws Fatal(ExitCode::usage) with a one-line message on a bad or
 // missing config file, a bad option value, or no mirror root at all.

@@ -1,0 +1,657 @@
+#include "torrent.h"
+
+#include "bencode.h"
+#include "util/read_file.h"
+#include "util/sha.h"
+#include "util/text.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace agent {
+
+namespace {
+
+constexpr std::uint64_t k_v2_block = 16 * 1024;
+constexpr std::uint64_t k_max_piece_length = std::uint64_t{1} << 30; // 1 GiB
+constexpr std::uint64_t k_max_total = std::uint64_t{1} << 62;
+
+// Thrown inside the parser only; parse_torrent turns it into a TorrentError.
+struct Reject {
+  TorrentErrc code;
+  std::size_t offset;
+  std::string what;
+};
+
+[[noreturn]] void invalid(const bencode::Node& at, std::string what)
+{
+  throw Reject{TorrentErrc::invalid, at.offset(), std::move(what)};
+}
+
+[[noreturn]] void unsafe(const bencode::Node& at, std::string what)
+{
+  throw Reject{TorrentErrc::unsafe_path, at.offset(), std::move(what)};
+}
+
+std::string quoted(std::string_view bytes) { return "'" + util::escape_in_message(bytes) + "'"; }
+
+// A path component that can be created inside a directory and nothing else.
+void check_component(const bencode::Node& at, const std::string& where, std::string_view c)
+{
+  if (c.empty()) {
+    unsafe(at, where + ": empty path component");
+  }
+  if (c == "." || c == "..") {
+    unsafe(at, where + ": path component " + quoted(c) + " is not allowed");
+  }
+  if (c.find('/') != std::string_view::npos) {
+    unsafe(at, where + ": path component " + quoted(c) + " contains '/'");
+  }
+  if (c.find('\0') != std::string_view::npos) {
+    unsafe(at, where + ": path component " + quoted(c) + " contains a NUL byte");
+  }
+}
+
+std::optional<bencode::Node> find_typed(const bencode::Node& dict, std::string_view key,
+                                        bencode::Type type, const std::string& where)
+{
+  auto node = dict.find(key);
+  if (node && node->type() != type) {
+    static constexpr std::string_view names[] = {"an integer", "a string", "a list",
+                                                 "a dictionary"};
+    invalid(*node, where + "." + std::string(key) + " must be "
+                       + std::string(names[static_cast<int>(type)]));
+  }
+  return node;
+}
+
+std::uint64_t non_negative(const bencode::Node& node, const std::string& where)
+{
+  const std::int64_t v = node.integer();
+  if (v < 0) {
+    invalid(node, where + " is negative (" + std::to_string(v) + ")");
+  }
+  return static_cast<std::uint64_t>(v);
+}
+
+std::uint64_t checked_add(const bencode::Node& at, std::uint64_t a, std::uint64_t b,
+                          const std::string& what)
+{
+  if (a > k_max_total || b > k_max_total - a) {
+    invalid(at, what + ": total size too large");
+  }
+  return a + b;
+}
+
+std::uint64_t pieces_for(std::uint64_t length, std::uint64_t piece_length)
+{
+  return length / piece_length + (length % piece_length != 0 ? 1 : 0);
+}
+
+std::vector<std::string> path_list(const bencode::Node& list, const std::string& where)
+{
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  list.for_each([&](bencode::Node c) {
+    const std::string here = where + "[" + std::to_string(i++) + "]";
+    if (!c.is_string()) {
+      invalid(c, here + " must be a string");
+    }
+    check_component(c, here, c.string());
+    out.emplace_back(c.string());
+  });
+  return out;
+}
+
+void apply_attr(TorrentFile& f, std::string_view attr)
+{
+  f.attr = std::string(attr);
+  f.pad = attr.find('p') != std::string_view::npos;
+  f.symlink = attr.find('l') != std::string_view::npos;
+  f.executable = attr.find('x') != std::string_view::npos;
+  f.hidden = attr.find('h') != std::string_view::npos;
+}
+
+// The root hash of a complete binary tree of `height` levels whose leaves are all zero.
+util::Sha256 zero_subtree(unsigned height)
+{
+  util::Sha256 h{};
+  for (unsigned i = 0; i < height; ++i) {
+    h = util::sha256_pair(h, h);
+  }
+  return h;
+}
+
+// The merkle root over a piece layer (BEP 52): leaves padded to a power of two with the
+// root of an all-zero piece.
+util::Sha256 layer_root(std::string_view layer, std::uint64_t piece_length)
+{
+  std::vector<util::Sha256> level(layer.size() / 32);
+  for (std::size_t i = 0; i < level.size(); ++i) {
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32,
+                level[i].begin());
+  }
+  unsigned height = 0;
+  for (std::uint64_t blocks = piece_length / k_v2_block; blocks > 1; blocks /= 2) {
+    ++height;
+  }
+  util::Sha256 pad = zero_subtree(height);
+  std::size_t width = 1;
+  while (width < level.size()) {
+    width *= 2;
+  }
+  level.resize(width, pad);
+  while (level.size() > 1) {
+    for (std::size_t i = 0; i < level.size() / 2; ++i) {
+      level[i] = util::sha256_pair(level[2 * i], level[2 * i + 1]);
+    }
+    level.resize(level.size() / 2);
+  }
+  return level.front();
+}
+
+class Parser {
+public:
+  Parser(Torrent& t, const bencode::Node& root) : m_t(t), m_root(root) {}
+
+  void parse()
+  {
+    if (!m_root.is_dict()) {
+      invalid(m_root, "not a torrent: the top level is not a dictionary");
+    }
+    auto info = m_root.find("info");
+    if (!info || !info->is_dict()) {
+      invalid(info ? *info : m_root, "missing or invalid 'info' dictionary");
+    }
+    m_info = *info;
+    const std::string_view info_bytes = info->raw();
+
+    auto name = find_typed(m_info, "name", bencode::Type::string, "info");
+    if (!name) {
+      invalid(m_info, "info.name is missing");
+    }
+    check_component(*name, "info.name", name->string());
+    m_t.name = std::string(name->string());
+
+    auto piece_length = find_typed(m_info, "piece length", bencode::Type::integer, "info");
+    if (!piece_length) {
+      invalid(m_info, "info.piece length is missing");
+    }
+    const std::int64_t pl = piece_length->integer();
+    if (pl <= 0 || static_cast<std::uint64_t>(pl) > k_max_piece_length) {
+      invalid(*piece_length, "info.piece length " + std::to_string(pl)
+                                 + " is out of range (1 byte to 1 GiB)");
+    }
+    m_t.piece_length = static_cast<std::uint64_t>(pl);
+
+    std::int64_t meta_version = 1;
+    if (auto mv = find_typed(m_info, "meta version", bencode::Type::integer, "info")) {
+      meta_version = mv->integer();
+      if (meta_version != 1 && meta_version != 2) {
+        invalid(*mv, "unsupported info.meta version " + std::to_string(meta_version));
+      }
+    }
+    const bool has_pieces = m_info.find("pieces").has_value();
+    m_t.has_v2 = meta_version == 2;
+    m_t.has_v1 = !m_t.has_v2 || has_pieces;
+
+    std::vector<TorrentFile> v1_files;
+    std::vector<TorrentFile> v2_files;
+    if (m_t.has_v1) {
+      v1_files = parse_v1_files();
+    }
+    if (m_t.has_v2) {
+      v2_files = parse_v2_files();
+    }
+    if (m_t.has_v1 && m_t.has_v2) {
+      check_hybrid(v1_files, v2_files);
+    }
+    m_t.files = m_t.has_v1 ? std::move(v1_files) : std::move(v2_files);
+    if (m_t.has_v1) {
+      parse_pieces();
+    } else {
+      m_t.piece_count = 0;
+      for (const TorrentFile& f : m_t.files) {
+        m_t.piece_count += pieces_for(f.length, m_t.piece_length);
+      }
+    }
+    if (m_t.has_v2) {
+      parse_piece_layers();
+    }
+    if (auto p = find_typed(m_info, "private", bencode::Type::integer, "info")) {
+      m_t.is_private = p->integer() == 1;
+    }
+    parse_outer();
+
+    if (m_t.has_v1) {
+      m_t.info_hash_v1 = util::sha1(info_bytes);
+    }
+    if (m_t.has_v2) {
+      m_t.info_hash_v2 = util::sha256(info_bytes);
+    }
+  }
+
+private:
+  std::vector<TorrentFile> parse_v1_files()
+  {
+    auto files = find_typed(m_info, "files", bencode::Type::list, "info");
+    auto length = find_typed(m_info, "length", bencode::Type::integer, "info");
+    if (files && length) {
+      invalid(*files, "info has both 'files' and 'length'");
+    }
+    std::vector<TorrentFile> out;
+    if (length) {
+      TorrentFile f;
+      f.path = {m_t.name};
+      f.length = non_negative(*length, "info.length");
+      checked_add(*length, 0, f.length, "info.length");
+      if (auto attr = find_typed(m_info, "attr", bencode::Type::string, "info")) {
+        apply_attr(f, attr->string());
+      }
+      out.push_back(std::move(f));
+      m_t.multi_file = false;
+    } else if (files) {
+      m_t.multi_file = true;
+      std::size_t i = 0;
+      std::uint64_t offset = 0;
+      files->for_each([&](bencode::Node entry) {
+        const std::string where = "info.files[" + std::to_string(i++) + "]";
+        if (!entry.is_dict()) {
+          invalid(entry, where + " must be a dictionary");
+        }
+        TorrentFile f;
+        auto len = find_typed(entry, "length", bencode::Type::integer, where);
+        if (!len) {
+          invalid(entry, where + ".length is missing");
+        }
+        f.length = non_negative(*len, where + ".length");
+        if (auto attr = find_typed(entry, "attr", bencode::Type::string, where)) {
+          apply_attr(f, attr->string());
+        }
+        auto path = find_typed(entry, "path", bencode::Type::list, where);
+        if (!path) {
+          invalid(entry, where + ".path is missing");
+        }
+        f.path = path_list(*path, where + ".path");
+        if (f.path.empty() && !f.pad) {
+          unsafe(*path, where + ".path is empty");
+        }
+        if (f.symlink) {
+          if (auto target = find_typed(entry, "symlink path", bencode::Type::list, where)) {
+            f.symlink_path = path_list(*target, where + ".symlink path");
+          }
+        }
+        f.offset = offset;
+        offset = checked_add(entry, offset, f.length, where);
+        out.push_back(std::move(f));
+      });
+      if (out.empty()) {
+        invalid(*files, "info.files is empty");
+      }
+    } else {
+      invalid(m_info, "info has neither 'files' nor 'length'");
+    }
+    std::uint64_t total = 0;
+    for (const TorrentFile& f : out) {
+      if (!f.pad) {
+        total += f.length;
+      }
+    }
+    if (total == 0) {
+      invalid(m_info, "the torrent holds no data (total size 0)");
+    }
+    m_t.total_size = total;
+    return out;
+  }
+
+  void parse_pieces()
+  {
+    auto pieces = find_typed(m_info, "pieces", bencode::Type::string, "info");
+    if (!pieces) {
+      invalid(m_info, "info.pieces is missing");
+    }
+    const std::string_view p = pieces->string();
+    if (p.size() % 20 != 0) {
+      invalid(*pieces, "info.pieces is " + std::to_string(p.size())
+                           + " bytes, not a multiple of 20");
+    }
+    const TorrentFile& last = m_t.files.back();
+    const std::uint64_t v1_size = last.offset + last.length;
+    const std::uint64_t expected = pieces_for(v1_size, m_t.piece_length);
+    if (p.size() / 20 != expected) {
+      invalid(*pieces, "info.pieces holds " + std::to_string(p.size() / 20) + " hashes, but "
+                           + std::to_string(v1_size) + " bytes in pieces of "
+                           + std::to_string(m_t.piece_length) + " need "
+                           + std::to_string(expected));
+    }
+    m_t.pieces_v1 = p;
+    m_t.piece_count = expected;
+  }
+
+  std::vector<TorrentFile> parse_v2_files()
+  {
+    const std::uint64_t pl = m_t.piece_length;
+    if (pl < k_v2_block || (pl & (pl - 1)) != 0) {
+      invalid(*m_info.find("piece length"),
+              "info.piece length " + std::to_string(pl)
+                  + " must be a power of two of at least 16 KiB in a v2 torrent");
+    }
+    auto tree = find_typed(m_info, "file tree", bencode::Type::dict, "info");
+    if (!tree) {
+      invalid(m_info, "info.file tree is missing (meta version 2)");
+    }
+    std::vector<TorrentFile> out;
+    std::vector<std::string> prefix;
+    walk_tree(*tree, prefix, out);
+    if (out.empty()) {
+      invalid(*tree, "info.file tree lists no file");
+    }
+    // A single file named like the torrent is a single-file torrent; otherwise the tree's
+    // paths are below the name.
+    const bool single = out.size() == 1 && out[0].path.size() == 1 && out[0].path[0] == m_t.name
+                        && tree->size() == 1;
+    if (!m_t.has_v1) {
+      m_t.multi_file = !single;
+    }
+    std::uint64_t offset = 0;
+    std::uint64_t total = 0;
+    for (TorrentFile& f : out) {
+      f.offset = offset;
+      const std::uint64_t span = pieces_for(f.length, pl) * pl;
+      offset = checked_add(*tree, offset, span, "info.file tree");
+      total += f.length;
+    }
+    if (!m_t.has_v1) {
+      m_t.total_size = total;
+    }
+    return out;
+  }
+
+  void walk_tree(const bencode::Node& dir, std::vector<std::string>& prefix,
+                 std::vector<TorrentFile>& out)
+  {
+    dir.for_each_pair([&](std::string_view key, bencode::Node value) {
+      std::string where = "info.file tree";
+      for (const std::string& p : prefix) {
+        where += "/" + p;
+      }
+      if (!value.is_dict()) {
+        invalid(value, where + "/" + util::escape_in_message(key) + " must be a dictionary");
+      }
+      if (key.empty()) {
+        invalid(value, where + ": a file entry ('') must be the only key of its dictionary");
+      }
+      check_component(value, where, key);
+      prefix.emplace_back(key);
+      if (auto leaf = value.find("")) {
+        if (value.size() != 1) {
+          invalid(value, where + "/" + util::escape_in_message(key)
+                             + " is both a file and a directory");
+        }
+        out.push_back(parse_v2_file(*leaf, where + "/" + util::escape_in_message(key), prefix));
+      } else if (value.size() == 0) {
+        invalid(value, where + "/" + util::escape_in_message(key) + " is an empty directory");
+      } else {
+        walk_tree(value, prefix, out);
+      }
+      prefix.pop_back();
+    });
+  }
+
+  TorrentFile parse_v2_file(const bencode::Node& leaf, const std::string& where,
+                            const std::vector<std::string>& path)
+  {
+    if (!leaf.is_dict()) {
+      invalid(leaf, where + ": the file entry must be a dictionary");
+    }
+    TorrentFile f;
+    f.path = path;
+    auto len = find_typed(leaf, "length", bencode::Type::integer, where);
+    if (!len) {
+      invalid(leaf, where + ".length is missing");
+    }
+    f.length = non_negative(*len, where + ".length");
+    checked_add(*len, 0, f.length, where);
+    if (auto attr = find_typed(leaf, "attr", bencode::Type::string, where)) {
+      apply_attr(f, attr->string());
+      if (f.pad) {
+        invalid(*attr, where + ": a v2 file cannot be a pad file");
+      }
+    }
+    auto root = find_typed(leaf, "pieces root", bencode::Type::string, where);
+    if (f.length > 0 && !f.symlink) {
+      if (!root) {
+        invalid(leaf, where + ": 'pieces root' is missing");
+      }
+      const std::string_view r = root->string();
+      if (r.size() != 32) {
+        invalid(*root, where + ": 'pieces root' is " + std::to_string(r.size())
+                           + " bytes, not 32");
+      }
+      if (std::all_of(r.begin(), r.end(), [](char c) { return c == 0; })) {
+        invalid(*root, where + ": 'pieces root' is all zeros");
+      }
+      std::array<std::uint8_t, 32> h{};
+      std::copy_n(reinterpret_cast<const std::uint8_t*>(r.data()), 32, h.begin());
+      f.pieces_root = h;
+    }
+    return f;
+  }
+
+  void check_hybrid(const std::vector<TorrentFile>& v1, const std::vector<TorrentFile>& v2)
+  {
+    std::size_t j = 0;
+    for (const TorrentFile& f : v1) {
+      if (f.pad) {
+        continue;
+      }
+      const std::string where = "hybrid torrent: v1 file '" + util::escape_in_message(f.joined_path()) + "'";
+      if (j >= v2.size()) {
+        invalid(m_info, where + " is not in the v2 file tree");
+      }
+      const TorrentFile& g = v2[j];
+      const std::vector<std::string>& v2_path = g.path;
+      if (f.path != v2_path || f.length != g.length) {
+        invalid(m_info, where + " (" + std::to_string(f.length) + " bytes) does not match v2 file '"
+                            + util::escape_in_message(g.joined_path()) + "' ("
+                            + std::to_string(g.length) + " bytes)");
+      }
+      if (f.length > 0 && f.offset % m_t.piece_length != 0) {
+        invalid(m_info, where + " does not start on a piece boundary (pad files missing)");
+      }
+      ++j;
+    }
+    if (j != v2.size()) {
+      invalid(m_info, "hybrid torrent: v2 file '" + util::escape_in_message(v2[j].joined_path())
+                          + "' is not in the v1 file list");
+    }
+    // The model keeps the v1 list (with pad files): give it the v2 roots.
+    m_v2_roots.clear();
+    for (const TorrentFile& g : v2) {
+      m_v2_roots.push_back(g.pieces_root);
+    }
+  }
+
+  void parse_piece_layers()
+  {
+    if (m_t.has_v1) {
+      std::size_t j = 0;
+      for (TorrentFile& f : m_t.files) {
+        if (!f.pad) {
+          f.pieces_root = m_v2_roots[j++];
+        }
+      }
+    }
+    m_t.layers.assign(m_t.files.size(), std::string_view());
+    auto layers = find_typed(m_root, "piece layers", bencode::Type::dict, "torrent");
+    if (!layers) {
+      return; // clients fetch them from peers; verification falls back to whole files
+    }
+    for (std::size_t i = 0; i < m_t.files.size(); ++i) {
+      const TorrentFile& f = m_t.files[i];
+      if (!f.pieces_root || f.length <= m_t.piece_length) {
+        continue;
+      }
+      const std::string_view key(reinterpret_cast<const char*>(f.pieces_root->data()), 32);
+      auto layer = layers->find(key);
+      if (!layer) {
+        continue;
+      }
+      const std::string where = "piece layers of '" + util::escape_in_message(f.joined_path()) + "'";
+      if (!layer->is_string()) {
+        invalid(*layer, where + " must be a string");
+      }
+      const std::string_view bytes = layer->string();
+      const std::uint64_t expected = pieces_for(f.length, m_t.piece_length) * 32;
+      if (bytes.size() != expected) {
+        invalid(*layer, where + " is " + std::to_string(bytes.size()) + " bytes, expected "
+                            + std::to_string(expected));
+      }
+      if (layer_root(bytes, m_t.piece_length) != *f.pieces_root) {
+        invalid(*layer, where + " do not hash to the file's pieces root");
+      }
+      m_t.layers[i] = bytes;
+    }
+  }
+
+  void parse_outer()
+  {
+    if (auto urls = m_root.find("url-list")) {
+      if (urls->is_string()) {
+        add_url(m_t.url_list, urls->string());
+      } else if (urls->is_list()) {
+        urls->for_each([&](bencode::Node u) {
+          if (u.is_string()) {
+            add_url(m_t.url_list, u.string());
+          }
+        });
+      }
+    }
+    if (auto seeds = m_root.find("httpseeds"); seeds && seeds->is_list()) {
+      seeds->for_each([&](bencode::Node u) {
+        if (u.is_string()) {
+          add_url(m_t.httpseeds, u.string());
+        }
+      });
+    }
+    if (auto list = m_root.find("announce-list"); list && list->is_list()) {
+      list->for_each([&](bencode::Node tier) {
+        std::vector<std::string> urls;
+        if (tier.is_list()) {
+          tier.for_each([&](bencode::Node u) {
+            if (u.is_string()) {
+              add_url(urls, u.string());
+            }
+          });
+        }
+        if (!urls.empty()) {
+          m_t.trackers.push_back(std::move(urls));
+        }
+      });
+    }
+    if (m_t.trackers.empty()) {
+      if (auto a = m_root.find("announce"); a && a->is_string() && !trimmed(a->string()).empty()) {
+        m_t.trackers.push_back({std::string(trimmed(a->string()))});
+      }
+    }
+    if (auto c = m_root.find("comment"); c && c->is_string()) {
+      m_t.comment = std::string(c->string());
+    }
+    if (auto c = m_root.find("created by"); c && c->is_string()) {
+      m_t.created_by = std::string(c->string());
+    }
+    if (auto d = m_root.find("creation date"); d && d->is_int()) {
+      m_t.creation_date = d->integer();
+    }
+  }
+
+  static std::string_view trimmed(std::string_view s)
+  {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
+      s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+      s.remove_suffix(1);
+    }
+    return s;
+  }
+
+  static void add_url(std::vector<std::string>& out, std::string_view url)
+  {
+    const std::string_view u = trimmed(url);
+    if (!u.empty() && std::find(out.begin(), out.end(), u) == out.end()) {
+      out.emplace_back(u);
+    }
+  }
+
+  Torrent& m_t;
+  bencode::Node m_root;
+  bencode::Node m_info = m_root;
+  std::vector<std::optional<std::array<std::uint8_t, 32>>> m_v2_roots;
+};
+
+} // namespace
+
+std::string TorrentFile::joined_path() const
+{
+  std::string out;
+  for (const std::string& c : path) {
+    if (!out.empty()) {
+      out += '/';
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string_view Torrent::piece_hash_v1(std::uint64_t i) const
+{
+  return pieces_v1.substr(static_cast<std::size_t>(i) * 20, 20);
+}
+
+std::string_view Torrent::piece_layer(const TorrentFile& file) const
+{
+  const auto i = static_cast<std::size_t>(&file - files.data());
+  return i < layers.size() ? layers[i] : std::string_view();
+}
+
+std::expected<Torrent, TorrentError> parse_torrent(std::string bytes, const std::string& source,
+                                                   const TorrentLimits& limits)
+{
+  Torrent t;
+  t.source = source;
+  t.bytes = std::make_shared<const std::string>(std::move(bytes));
+  bencode::Limits blimits;
+  blimits.max_size = limits.max_size;
+  auto doc = bencode::decode(*t.bytes, blimits);
+  if (!doc) {
+    return std::unexpected(TorrentError{TorrentErrc::invalid, source + ": " + doc.error().message()});
+  }
+  try {
+    Parser(t, doc->root()).parse();
+  } catch (const Reject& r) {
+    return std::unexpected(
+        TorrentError{r.code, source + ": byte " + std::to_string(r.offset) + ": " + r.what});
+  }
+  return t;
+}
+
+std::expected<Torrent, TorrentError> load_torrent(const std::string& path,
+                                                  const TorrentLimits& limits)
+{
+  auto bytes = util::read_small_file(path, limits.max_size);
+  if (!bytes) {
+    return std::unexpected(TorrentError{TorrentErrc::invalid, bytes.error()});
+  }
+  return parse_torrent(std::move(*bytes), path, limits);
+}
+
+template <std::size_t N> std::string hex(const std::array<std::uint8_t, N>& bytes)
+{
+  return util::to_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), N));
+}
+
+template std::string hex<20>(const std::array<std::uint8_t, 20>&);
+template std::string hex<32>(const std::array<std::uint8_t, 32>&);
+
+} // namespace agent

@@ -1,0 +1,99 @@
+// torrent.h: the torrent model (BEP 3 v1, BEP 47 file attributes, BEP 52 v2 and hybrid,
+// BEP 19/17 web seeds) parsed from untrusted .torrent bytes.
+//
+// A Torrent owns its bytes (shared, immutable); the piece hashes it exposes are views into
+// them, valid as long as any copy of the Torrent lives.
+//
+// Validation (anything wrong -> TorrentError, never a crash or a partial model):
+//  - the bencode of the whole file is strict (bencode.h);
+//  - every path component of `name`, v1 `path` lists and the v2 `file tree` is checked:
+//    "", ".", "..", '/' or NUL inside, is `unsafe-path`;
+//  - v1: piece length > 0, `pieces` a multiple of 20 with exactly one hash per piece,
+//    lengths >= 0, total size > 0 unless there are only empty files;
+//  - v2: `meta version` 2, piece length a power of two >= 16 KiB, every non-empty file has a
+//    32-byte `pieces root`, piece layers of the right size whose merkle root is that root;
+//  - hybrid: the v1 file list (pad files aside) and the v2 file tree list the same files with
+//    the same sizes in the same order.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agent {
+
+struct TorrentFile {
+  std::vector<std::string> path; // components below the torrent's name; single-file: {name}
+  std::uint64_t length = 0;
+  std::uint64_t offset = 0;      // in the v1 concatenation of all files, pad files included
+  bool pad = false;              // BEP 47 'p': not on disk, all zeros
+  bool symlink = false;          // BEP 47 'l'
+  bool executable = false;       // BEP 47 'x'
+  bool hidden = false;           // BEP 47 'h'
+  std::string attr;              // the raw attr string, passed through
+  std::vector<std::string> symlink_path; // BEP 47 'symlink path' for 'l' files
+  std::optional<std::array<std::uint8_t, 32>> pieces_root; // v2, for non-empty files
+
+  // Components joined with '/'.
+  std::string joined_path() const;
+};
+
+struct Torrent {
+  std::string source; // the file it was read from (for messages)
+  std::string name;   // the info dict's name: the entry under the symlinks dir
+  bool multi_file = false; // v1 'files' list, or a v2 tree that is not a single file named `name`
+  bool has_v1 = false;
+  bool has_v2 = false; // hybrid: both
+  std::uint64_t piece_length = 0;
+  std::uint64_t piece_count = 0; // v1 pieces if v1, else derived from the v2 files
+  std::uint64_t total_size = 0;  // sum of the non-pad file lengths
+  std::optional<std::array<std::uint8_t, 20>> info_hash_v1; // SHA-1 of the info dict's bytes
+  std::optional<std::array<std::uint8_t, 32>> info_hash_v2; // SHA-256 of the same bytes
+  std::vector<TorrentFile> files; // v1 order (pad files included) or v2 tree order
+  bool is_private = false;
+
+  std::vector<std::string> url_list;  // BEP 19 web seeds
+  std::vector<std::string> httpseeds; // BEP 17
+  std::vector<std::vector<std::string>> trackers; // announce-list tiers, else {{announce}}
+  std::string comment;
+  std::string created_by;
+  std::optional<std::int64_t> creation_date; // seconds since the epoch
+
+  // The v1 SHA-1 of piece `i` (20 bytes). Precondition: has_v1, i < piece_count.
+  std::string_view piece_hash_v1(std::uint64_t i) const;
+  // The v2 piece layer of a file (32 bytes per piece), empty when the file fits in one piece.
+  std::string_view piece_layer(const TorrentFile& file) const;
+
+  std::shared_ptr<const std::string> bytes; // the whole .torrent file
+  std::string_view pieces_v1;              // view into *bytes
+  std::vector<std::string_view> layers;    // per file (same index), views into *bytes
+};
+
+enum class TorrentErrc { invalid, unsafe_path };
+
+struct TorrentError {
+  TorrentErrc code;
+  std::string message; // "FILE: byte N: what" or "FILE: what", one line
+};
+
+struct TorrentLimits {
+  std::size_t max_size = 256u << 20; // bytes of a .torrent file
+};
+
+// Parses .torrent bytes; `source` names them in messages.
+std::expected<Torrent, TorrentError> parse_torrent(std::string bytes, const std::string& source,
+                                                   const TorrentLimits& limits = {});
+
+// Reads (at most limits.max_size, regular files only, never blocking) and parses a file.
+std::expected<Torrent, TorrentError> load_torrent(const std::string& path,
+                                                  const TorrentLimits& limits = {});
+
+// Lowercase hex of a hash.
+template <std::size_t N> std::string hex(const std::array<std::uint8_t, N>& bytes);
+
+} // namespace agent

@@ -1,0 +1,33 @@
+// torrent_output.h: what `webseed-agent torrent show` prints: per torrent, what
+// transmission-show prints (name, hashes, pieces, sizes, files, trackers, web seeds) and,
+// with a base URL, the web-seed URL of each file. JSON: docs/torrent-show.md.
+#pragma once
+
+#include "findings.h"
+#include "torrent.h"
+#include "util/json_text.h"
+
+#include <expected>
+#include <ostream>
+#include <string>
+
+namespace agent {
+
+// Where the mirror serves its tree, for the per-file URLs; empty base_url = no URLs.
+struct UrlContext {
+  std::string base_url;
+  std::string symlinks_dir;
+};
+
+// The finding for a torrent that failed to load (torrent-invalid or unsafe-path).
+Finding torrent_finding(const std::string& path, const TorrentError& error);
+
+void print_torrent_human(std::ostream& out, const std::string& path,
+                         const std::expected<Torrent, TorrentError>& torrent,
+                         const UrlContext& urls);
+
+util::Json torrent_json(const std::string& path,
+                        const std::expected<Torrent, TorrentError>& torrent,
+                        const UrlContext& urls);
+
+} // namespace agent
