@@ -16,13 +16,16 @@ std::string quote_key(std::string_view key)
   return "'" + util::escape_in_message(key.substr(0, k_max_key_in_message)) + (cut ? "...'" : "'");
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
 
 // A frame of the explicit parse stack: an open list or dictionary.
 struct Frame {
-  std::uint32_t token;      // its token index
+  std::uint32_t token; // its token index
   bool dict;
-  bool expect_key;          // dict: the next value is a key
+  bool expect_key;           // dict: the next value is a key
   std::string_view last_key; // dict: previous key, for the order check
   bool has_key;
 };
@@ -133,8 +136,8 @@ private:
                   "(more than " + std::to_string(m_limits.max_tokens) + " values)");
     }
     const auto index = static_cast<std::uint32_t>(m_tokens.size());
-    m_tokens.push_back(detail::Token{static_cast<std::uint32_t>(begin), 0, index + 1, type,
-                                       header});
+    m_tokens.push_back(
+        detail::Token{static_cast<std::uint32_t>(begin), 0, index + 1, type, header});
     return index;
   }
 
@@ -221,8 +224,7 @@ private:
     const std::size_t remaining = m_buf.size() - pos;
     if (length > remaining) {
       return fail(Errc::string_too_long, begin,
-                  "(" + std::to_string(length) + " bytes, " + std::to_string(remaining)
-                      + " left)");
+                  "(" + std::to_string(length) + " bytes, " + std::to_string(remaining) + " left)");
     }
     const std::size_t header = pos - begin; // at most 21 bytes: fits in uint8
     if (header > 255) {
@@ -280,9 +282,9 @@ std::expected<Document, Error> decode(std::string_view buffer, const Limits& lim
   constexpr std::size_t k_offset_limit = std::numeric_limits<std::uint32_t>::max();
   if (buffer.size() > limits.max_size || buffer.size() >= k_offset_limit) {
     return std::unexpected(Error{Errc::input_too_large, 0,
-                                 "(" + std::to_string(buffer.size()) + " bytes, limit "
-                                     + std::to_string(std::min(limits.max_size, k_offset_limit - 1))
-                                     + ")"});
+                                 "(" + std::to_string(buffer.size()) + " bytes, limit " +
+                                     std::to_string(std::min(limits.max_size, k_offset_limit - 1)) +
+                                     ")"});
   }
   Document doc;
   doc.m_buffer = buffer;
@@ -297,9 +299,15 @@ std::expected<Document, Error> decode(std::string_view buffer, const Limits& lim
 
 // ---- Node ----
 
-Type Node::type() const { return m_doc->m_tokens[m_index].type; }
+Type Node::type() const
+{
+  return m_doc->m_tokens[m_index].type;
+}
 
-std::size_t Node::offset() const { return m_doc->m_tokens[m_index].begin; }
+std::size_t Node::offset() const
+{
+  return m_doc->m_tokens[m_index].begin;
+}
 
 std::string_view Node::raw() const
 {
@@ -329,7 +337,10 @@ std::string_view Node::string() const
   return m_doc->m_buffer.substr(t.begin + t.header, t.end - t.begin - t.header);
 }
 
-std::uint32_t Node::next_of(std::uint32_t index) const { return m_doc->m_tokens[index].next; }
+std::uint32_t Node::next_of(std::uint32_t index) const
+{
+  return m_doc->m_tokens[index].next;
+}
 
 std::size_t Node::size() const
 {

@@ -27,22 +27,22 @@ namespace bencode {
 enum class Type : std::uint8_t { integer, string, list, dict };
 
 enum class Errc {
-  input_too_large,    // the buffer exceeds Limits::max_size
-  unexpected_end,     // the buffer ends inside a value
-  expected_value,     // a byte that starts no value (not i, l, d or a digit)
-  invalid_integer,    // bad integer syntax (empty, non-digit, missing 'e')
-  leading_zero,       // "i03e" or "03:abc"
-  negative_zero,      // "i-0e"
-  integer_overflow,   // does not fit in int64 (or a length in size_t)
-  expected_colon,     // a string length not followed by ':'
-  string_too_long,    // a string length beyond the end of the buffer
-  key_not_string,     // a dictionary key that is not a string
-  unsorted_keys,      // dictionary keys out of order
-  duplicate_key,      // the same key twice in one dictionary
-  missing_value,      // a dictionary key with no value before 'e'
-  depth_exceeded,     // nesting deeper than Limits::max_depth
-  too_many_tokens,    // more values than Limits::max_tokens
-  trailing_data,      // bytes after the top-level value
+  input_too_large,  // the buffer exceeds Limits::max_size
+  unexpected_end,   // the buffer ends inside a value
+  expected_value,   // a byte that starts no value (not i, l, d or a digit)
+  invalid_integer,  // bad integer syntax (empty, non-digit, missing 'e')
+  leading_zero,     // "i03e" or "03:abc"
+  negative_zero,    // "i-0e"
+  integer_overflow, // does not fit in int64 (or a length in size_t)
+  expected_colon,   // a string length not followed by ':'
+  string_too_long,  // a string length beyond the end of the buffer
+  key_not_string,   // a dictionary key that is not a string
+  unsorted_keys,    // dictionary keys out of order
+  duplicate_key,    // the same key twice in one dictionary
+  missing_value,    // a dictionary key with no value before 'e'
+  depth_exceeded,   // nesting deeper than Limits::max_depth
+  too_many_tokens,  // more values than Limits::max_tokens
+  trailing_data,    // bytes after the top-level value
 };
 
 struct Error {

@@ -95,9 +95,11 @@ TEST_CASE("malformed input is rejected with the code and the byte offset", "[ben
 
 TEST_CASE("error messages name the offset and the offending key", "[bencode]")
 {
-  CHECK(error_of("d1:c1:x1:b1:ye").message() == "byte 7: dictionary keys not sorted ('b' after 'c')");
+  CHECK(error_of("d1:c1:x1:b1:ye").message() ==
+        "byte 7: dictionary keys not sorted ('b' after 'c')");
   CHECK(error_of("d1:a1:x1:a1:ye").message() == "byte 7: duplicate dictionary key ('a')");
-  CHECK(error_of("le  ").message() == "byte 2: trailing data after the top-level value (2 bytes after the end)");
+  CHECK(error_of("le  ").message() ==
+        "byte 2: trailing data after the top-level value (2 bytes after the end)");
   // Keys are escaped and cut in messages.
   const std::string long_key(100, 'z');
   const std::string input = "d100:" + long_key + "i1e1:\nI1ee";
@@ -106,8 +108,11 @@ TEST_CASE("error messages name the offset and the offending key", "[bencode]")
 
 TEST_CASE("key order is bytewise unsigned", "[bencode]")
 {
-  CHECK(bencode::decode("d1:a0:1:\xff" "0:e"));
-  CHECK(error_of("d1:\xff" "0:1:a0:e").code == Errc::unsorted_keys);
+  CHECK(bencode::decode("d1:a0:1:\xff"
+                        "0:e"));
+  CHECK(error_of("d1:\xff"
+                 "0:1:a0:e")
+            .code == Errc::unsorted_keys);
   CHECK(bencode::decode("d1:a0:2:aa0:e")); // a prefix sorts first
 }
 

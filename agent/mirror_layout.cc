@@ -45,9 +45,8 @@ std::string percent_encode(std::string_view component)
   out.reserve(component.size());
   for (const char ch : component) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-                            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-                            || c == '~';
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
     if (unreserved) {
       out += ch;
     } else {

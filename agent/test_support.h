@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace agent::testing {
 
@@ -61,5 +64,32 @@ public:
 private:
   std::string m_path;
 };
+
+// Tiny bencode writers for hand-made test input. bdict sorts its keys.
+inline std::string bstr(const std::string& s)
+{
+  return std::to_string(s.size()) + ":" + s;
+}
+inline std::string bint(long long v)
+{
+  return "i" + std::to_string(v) + "e";
+}
+inline std::string blist(const std::vector<std::string>& items)
+{
+  std::string out = "l";
+  for (const auto& i : items) {
+    out += i;
+  }
+  return out + "e";
+}
+inline std::string bdict(std::vector<std::pair<std::string, std::string>> items)
+{
+  std::sort(items.begin(), items.end());
+  std::string out = "d";
+  for (const auto& [k, v] : items) {
+    out += bstr(k) + v;
+  }
+  return out + "e";
+}
 
 } // namespace agent::testing

@@ -33,7 +33,10 @@ struct Reject {
   throw Reject{TorrentErrc::unsafe_path, at.offset(), std::move(what)};
 }
 
-std::string quoted(std::string_view bytes) { return "'" + util::escape_in_message(bytes) + "'"; }
+std::string quoted(std::string_view bytes)
+{
+  return "'" + util::escape_in_message(bytes) + "'";
+}
 
 // A path component that can be created inside a directory and nothing else.
 void check_component(const bencode::Node& at, const std::string& where, std::string_view c)
@@ -59,8 +62,8 @@ std::optional<bencode::Node> find_typed(const bencode::Node& dict, std::string_v
   if (node && node->type() != type) {
     static constexpr std::string_view names[] = {"an integer", "a string", "a list",
                                                  "a dictionary"};
-    invalid(*node, where + "." + std::string(key) + " must be "
-                       + std::string(names[static_cast<int>(type)]));
+    invalid(*node, where + "." + std::string(key) + " must be " +
+                       std::string(names[static_cast<int>(type)]));
   }
   return node;
 }
@@ -128,8 +131,7 @@ util::Sha256 layer_root(std::string_view layer, std::uint64_t piece_length)
 {
   std::vector<util::Sha256> level(layer.size() / 32);
   for (std::size_t i = 0; i < level.size(); ++i) {
-    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32,
-                level[i].begin());
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32, level[i].begin());
   }
   unsigned height = 0;
   for (std::uint64_t blocks = piece_length / k_v2_block; blocks > 1; blocks /= 2) {
@@ -179,8 +181,8 @@ public:
     }
     const std::int64_t pl = piece_length->integer();
     if (pl <= 0 || static_cast<std::uint64_t>(pl) > k_max_piece_length) {
-      invalid(*piece_length, "info.piece length " + std::to_string(pl)
-                                 + " is out of range (1 byte to 1 GiB)");
+      invalid(*piece_length,
+              "info.piece length " + std::to_string(pl) + " is out of range (1 byte to 1 GiB)");
     }
     m_t.piece_length = static_cast<std::uint64_t>(pl);
 
@@ -312,17 +314,16 @@ private:
     }
     const std::string_view p = pieces->string();
     if (p.size() % 20 != 0) {
-      invalid(*pieces, "info.pieces is " + std::to_string(p.size())
-                           + " bytes, not a multiple of 20");
+      invalid(*pieces,
+              "info.pieces is " + std::to_string(p.size()) + " bytes, not a multiple of 20");
     }
     const TorrentFile& last = m_t.files.back();
     const std::uint64_t v1_size = last.offset + last.length;
     const std::uint64_t expected = pieces_for(v1_size, m_t.piece_length);
     if (p.size() / 20 != expected) {
-      invalid(*pieces, "info.pieces holds " + std::to_string(p.size() / 20) + " hashes, but "
-                           + std::to_string(v1_size) + " bytes in pieces of "
-                           + std::to_string(m_t.piece_length) + " need "
-                           + std::to_string(expected));
+      invalid(*pieces, "info.pieces holds " + std::to_string(p.size() / 20) + " hashes, but " +
+                           std::to_string(v1_size) + " bytes in pieces of " +
+                           std::to_string(m_t.piece_length) + " need " + std::to_string(expected));
     }
     m_t.pieces_v1 = p;
     m_t.piece_count = expected;
@@ -333,8 +334,8 @@ private:
     const std::uint64_t pl = m_t.piece_length;
     if (pl < k_v2_block || (pl & (pl - 1)) != 0) {
       invalid(*m_info.find("piece length"),
-              "info.piece length " + std::to_string(pl)
-                  + " must be a power of two of at least 16 KiB in a v2 torrent");
+              "info.piece length " + std::to_string(pl) +
+                  " must be a power of two of at least 16 KiB in a v2 torrent");
     }
     auto tree = find_typed(m_info, "file tree", bencode::Type::dict, "info");
     if (!tree) {
@@ -348,8 +349,8 @@ private:
     }
     // A single file named like the torrent is a single-file torrent; otherwise the tree's
     // paths are below the name.
-    const bool single = out.size() == 1 && out[0].path.size() == 1 && out[0].path[0] == m_t.name
-                        && tree->size() == 1;
+    const bool single = out.size() == 1 && out[0].path.size() == 1 && out[0].path[0] == m_t.name &&
+                        tree->size() == 1;
     if (!m_t.has_v1) {
       m_t.multi_file = !single;
     }
@@ -385,8 +386,8 @@ private:
       prefix.emplace_back(key);
       if (auto leaf = value.find("")) {
         if (value.size() != 1) {
-          invalid(value, where + "/" + util::escape_in_message(key)
-                             + " is both a file and a directory");
+          invalid(value,
+                  where + "/" + util::escape_in_message(key) + " is both a file and a directory");
         }
         out.push_back(parse_v2_file(*leaf, where + "/" + util::escape_in_message(key), prefix));
       } else if (value.size() == 0) {
@@ -425,8 +426,7 @@ private:
       }
       const std::string_view r = root->string();
       if (r.size() != 32) {
-        invalid(*root, where + ": 'pieces root' is " + std::to_string(r.size())
-                           + " bytes, not 32");
+        invalid(*root, where + ": 'pieces root' is " + std::to_string(r.size()) + " bytes, not 32");
       }
       if (std::all_of(r.begin(), r.end(), [](char c) { return c == 0; })) {
         invalid(*root, where + ": 'pieces root' is all zeros");
@@ -445,16 +445,18 @@ private:
       if (f.pad) {
         continue;
       }
-      const std::string where = "hybrid torrent: v1 file '" + util::escape_in_message(f.joined_path()) + "'";
+      const std::string where =
+          "hybrid torrent: v1 file '" + util::escape_in_message(f.joined_path()) + "'";
       if (j >= v2.size()) {
         invalid(m_info, where + " is not in the v2 file tree");
       }
       const TorrentFile& g = v2[j];
       const std::vector<std::string>& v2_path = g.path;
       if (f.path != v2_path || f.length != g.length) {
-        invalid(m_info, where + " (" + std::to_string(f.length) + " bytes) does not match v2 file '"
-                            + util::escape_in_message(g.joined_path()) + "' ("
-                            + std::to_string(g.length) + " bytes)");
+        invalid(m_info, where + " (" + std::to_string(f.length) +
+                            " bytes) does not match v2 file '" +
+                            util::escape_in_message(g.joined_path()) + "' (" +
+                            std::to_string(g.length) + " bytes)");
       }
       if (f.length > 0 && f.offset % m_t.piece_length != 0) {
         invalid(m_info, where + " does not start on a piece boundary (pad files missing)");
@@ -462,8 +464,8 @@ private:
       ++j;
     }
     if (j != v2.size()) {
-      invalid(m_info, "hybrid torrent: v2 file '" + util::escape_in_message(v2[j].joined_path())
-                          + "' is not in the v1 file list");
+      invalid(m_info, "hybrid torrent: v2 file '" + util::escape_in_message(v2[j].joined_path()) +
+                          "' is not in the v1 file list");
     }
     // The model keeps the v1 list (with pad files): give it the v2 roots.
     m_v2_roots.clear();
@@ -497,15 +499,16 @@ private:
       if (!layer) {
         continue;
       }
-      const std::string where = "piece layers of '" + util::escape_in_message(f.joined_path()) + "'";
+      const std::string where =
+          "piece layers of '" + util::escape_in_message(f.joined_path()) + "'";
       if (!layer->is_string()) {
         invalid(*layer, where + " must be a string");
       }
       const std::string_view bytes = layer->string();
       const std::uint64_t expected = pieces_for(f.length, m_t.piece_length) * 32;
       if (bytes.size() != expected) {
-        invalid(*layer, where + " is " + std::to_string(bytes.size()) + " bytes, expected "
-                            + std::to_string(expected));
+        invalid(*layer, where + " is " + std::to_string(bytes.size()) + " bytes, expected " +
+                            std::to_string(expected));
       }
       if (layer_root(bytes, m_t.piece_length) != *f.pieces_root) {
         invalid(*layer, where + " do not hash to the file's pieces root");
@@ -567,10 +570,12 @@ private:
 
   static std::string_view trimmed(std::string_view s)
   {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
       s.remove_prefix(1);
     }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
       s.remove_suffix(1);
     }
     return s;
@@ -625,7 +630,8 @@ std::expected<Torrent, TorrentError> parse_torrent(std::string bytes, const std:
   blimits.max_size = limits.max_size;
   auto doc = bencode::decode(*t.bytes, blimits);
   if (!doc) {
-    return std::unexpected(TorrentError{TorrentErrc::invalid, source + ": " + doc.error().message()});
+    return std::unexpected(
+        TorrentError{TorrentErrc::invalid, source + ": " + doc.error().message()});
   }
   try {
     Parser(t, doc->root()).parse();

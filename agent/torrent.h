@@ -30,12 +30,12 @@ namespace agent {
 struct TorrentFile {
   std::vector<std::string> path; // components below the torrent's name; single-file: {name}
   std::uint64_t length = 0;
-  std::uint64_t offset = 0;      // in the v1 concatenation of all files, pad files included
-  bool pad = false;              // BEP 47 'p': not on disk, all zeros
-  bool symlink = false;          // BEP 47 'l'
-  bool executable = false;       // BEP 47 'x'
-  bool hidden = false;           // BEP 47 'h'
-  std::string attr;              // the raw attr string, passed through
+  std::uint64_t offset = 0;              // in the v1 concatenation of all files, pad files included
+  bool pad = false;                      // BEP 47 'p': not on disk, all zeros
+  bool symlink = false;                  // BEP 47 'l'
+  bool executable = false;               // BEP 47 'x'
+  bool hidden = false;                   // BEP 47 'h'
+  std::string attr;                      // the raw attr string, passed through
   std::vector<std::string> symlink_path; // BEP 47 'symlink path' for 'l' files
   std::optional<std::array<std::uint8_t, 32>> pieces_root; // v2, for non-empty files
 
@@ -44,8 +44,8 @@ struct TorrentFile {
 };
 
 struct Torrent {
-  std::string source; // the file it was read from (for messages)
-  std::string name;   // the info dict's name: the entry under the symlinks dir
+  std::string source;      // the file it was read from (for messages)
+  std::string name;        // the info dict's name: the entry under the symlinks dir
   bool multi_file = false; // v1 'files' list, or a v2 tree that is not a single file named `name`
   bool has_v1 = false;
   bool has_v2 = false; // hybrid: both
@@ -57,8 +57,8 @@ struct Torrent {
   std::vector<TorrentFile> files; // v1 order (pad files included) or v2 tree order
   bool is_private = false;
 
-  std::vector<std::string> url_list;  // BEP 19 web seeds
-  std::vector<std::string> httpseeds; // BEP 17
+  std::vector<std::string> url_list;              // BEP 19 web seeds
+  std::vector<std::string> httpseeds;             // BEP 17
   std::vector<std::vector<std::string>> trackers; // announce-list tiers, else {{announce}}
   std::string comment;
   std::string created_by;
@@ -70,8 +70,8 @@ struct Torrent {
   std::string_view piece_layer(const TorrentFile& file) const;
 
   std::shared_ptr<const std::string> bytes; // the whole .torrent file
-  std::string_view pieces_v1;              // view into *bytes
-  std::vector<std::string_view> layers;    // per file (same index), views into *bytes
+  std::string_view pieces_v1;               // view into *bytes
+  std::vector<std::string_view> layers;     // per file (same index), views into *bytes
 };
 
 enum class TorrentErrc { invalid, unsafe_path };

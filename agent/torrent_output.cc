@@ -66,8 +66,8 @@ void print_torrent_human(std::ostream& out, const std::string& path,
   for (const TorrentFile& f : t.files) {
     real_files += f.pad ? 0 : 1;
   }
-  line("total size:", size_text(t.total_size) + " in " + std::to_string(real_files)
-                          + (real_files == 1 ? " file" : " files"));
+  line("total size:", size_text(t.total_size) + " in " + std::to_string(real_files) +
+                          (real_files == 1 ? " file" : " files"));
   line("private:", t.is_private ? "yes" : "no");
   line("created by:", t.created_by.empty() ? "-" : util::escape_in_message(t.created_by));
   line("created on:", t.creation_date ? util::utc_time(*t.creation_date) : "-");
@@ -104,8 +104,7 @@ void print_torrent_human(std::ostream& out, const std::string& path,
 }
 
 util::Json torrent_json(const std::string& path,
-                        const std::expected<Torrent, TorrentError>& torrent,
-                        const UrlContext& urls)
+                        const std::expected<Torrent, TorrentError>& torrent, const UrlContext& urls)
 {
   util::Json j = util::Json::object();
   util::put_bytes(j, "torrent", path);

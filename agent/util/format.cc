@@ -28,8 +28,8 @@ std::string utc_time(std::int64_t seconds)
   const auto t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   std::array<char, 64> buf{};
-  if (seconds < -62135596800LL || seconds > 253402300799LL || ::gmtime_r(&t, &tm) == nullptr
-      || std::strftime(buf.data(), buf.size(), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+  if (seconds < -62135596800LL || seconds > 253402300799LL || ::gmtime_r(&t, &tm) == nullptr ||
+      std::strftime(buf.data(), buf.size(), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
     return std::to_string(seconds);
   }
   return buf.data();

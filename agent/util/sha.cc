@@ -20,9 +20,15 @@ template <std::size_t N> std::array<std::uint8_t, N> digest(const EVP_MD* md, st
 
 } // namespace
 
-Sha1 sha1(std::string_view data) { return digest<20>(EVP_sha1(), data); }
+Sha1 sha1(std::string_view data)
+{
+  return digest<20>(EVP_sha1(), data);
+}
 
-Sha256 sha256(std::string_view data) { return digest<32>(EVP_sha256(), data); }
+Sha256 sha256(std::string_view data)
+{
+  return digest<32>(EVP_sha256(), data);
+}
 
 Sha256 sha256_pair(const Sha256& left, const Sha256& right)
 {
@@ -57,8 +63,8 @@ void Hasher::update(std::string_view data)
 void Hasher::finish(std::uint8_t* out)
 {
   unsigned int size = 0;
-  if (EVP_DigestFinal_ex(m_impl->ctx.get(), out, &size) != 1
-      || EVP_DigestInit_ex(m_impl->ctx.get(), m_impl->md, nullptr) != 1) {
+  if (EVP_DigestFinal_ex(m_impl->ctx.get(), out, &size) != 1 ||
+      EVP_DigestInit_ex(m_impl->ctx.get(), m_impl->md, nullptr) != 1) {
     throw std::runtime_error("OpenSSL EVP_DigestFinal_ex failed");
   }
 }
