@@ -6,6 +6,7 @@
 #   make check      unit + integration tests, then again under ASan+UBSan (installs deps)
 #   make demo       build a demo mirror under build/demo and run the agent on it
 #   make bench      benchmarks (tables, not pass/fail)
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make format / make lint
 
@@ -41,14 +42,14 @@ LIB_SRCS := $(filter-out %_test.cc $(MAIN_SRC) agent/test_main.cc,$(ALL_SRCS))
 
 objs = $(patsubst agent/%.cc,$(1)/obj/%.o,$(2))
 
-.PHONY: all check unit integration demo bench install uninstall clean deps deps-test format lint asan
+.PHONY: all check unit integration demo bench install uninstall clean deps deps-test format lint asan fuzz
 all: $(BUILD)/webseed-agent
 
 deps:
 	@contrib/install-deps build
 
 deps-test:
-	@contrib/install-deps build test
+	@contrib/install-deps build test fuzz
 
 # ---- normal build ----
 $(BUILD)/obj/%.o: agent/%.cc | deps-stamp
@@ -85,7 +86,7 @@ deps-stamp:
 check: deps-test
 	@$(MAKE) --no-print-directory $(BUILD)/webseed-agent $(BUILD)/unit-tests
 	@$(MAKE) --no-print-directory asan
-	@PYTHON=$(PYTHON) $(PYTHON) tests/run-all
+	@PYTHON=$(PYTHON) FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) $(PYTHON) tests/run-all
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
@@ -100,6 +101,16 @@ demo: deps-test $(BUILD)/webseed-agent
 bench: $(BUILD)/webseed-agent
 	@contrib/install-deps build bench
 	@$(PYTHON) tests/bench/links_bench.py --agent $(BUILD)/webseed-agent
+	@$(PYTHON) tests/bench/torrent_parse_bench.py --agent $(BUILD)/webseed-agent
+
+# ---- fuzzing: libFuzzer targets in agent/fuzz/, clang 16 (tests/fuzz/README.md) ----
+# `make check` runs each target for FUZZ_CHECK_SECONDS (tests/run-all); `make fuzz` for longer.
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 20
+
+fuzz:
+	@contrib/install-deps build fuzz
+	@$(PYTHON) tests/fuzz/run-fuzz --seconds $(FUZZ_SECONDS)
 
 # ---- install ----
 install: $(BUILD)/webseed-agent

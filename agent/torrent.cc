@@ -126,28 +126,39 @@ util::Sha256 zero_subtree(unsigned height)
 }
 
 // The merkle root over a piece layer (BEP 52): leaves padded to a power of two with the
-// root of an all-zero piece.
+// root of an all-zero piece. Padding subtrees are not hashed: each level's pad hash is
+// computed once. One digest context serves the whole tree.
 util::Sha256 layer_root(std::string_view layer, std::uint64_t piece_length)
 {
   std::vector<util::Sha256> level(layer.size() / 32);
   for (std::size_t i = 0; i < level.size(); ++i) {
-    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32, level[i].begin());
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32,
+                level[i].begin());
   }
   unsigned height = 0;
   for (std::uint64_t blocks = piece_length / k_v2_block; blocks > 1; blocks /= 2) {
     ++height;
   }
   util::Sha256 pad = zero_subtree(height);
+  util::Hasher hasher(util::Hasher::Algorithm::sha256);
+  const auto node = [&](const util::Sha256& left, const util::Sha256& right) {
+    util::Sha256 out{};
+    hasher.update(std::string_view(reinterpret_cast<const char*>(left.data()), 32));
+    hasher.update(std::string_view(reinterpret_cast<const char*>(right.data()), 32));
+    hasher.finish(out.data());
+    return out;
+  };
   std::size_t width = 1;
   while (width < level.size()) {
     width *= 2;
   }
-  level.resize(width, pad);
-  while (level.size() > 1) {
-    for (std::size_t i = 0; i < level.size() / 2; ++i) {
-      level[i] = util::sha256_pair(level[2 * i], level[2 * i + 1]);
+  for (; width > 1; width /= 2) {
+    const std::size_t n = level.size();
+    for (std::size_t i = 0; 2 * i < n; ++i) {
+      level[i] = node(level[2 * i], 2 * i + 1 < n ? level[2 * i + 1] : pad);
     }
-    level.resize(level.size() / 2);
+    level.resize((n + 1) / 2);
+    pad = node(pad, pad);
   }
   return level.front();
 }

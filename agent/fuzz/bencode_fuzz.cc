@@ -245,8 +245,7 @@ void walk_dict(const bencode::Node& node, std::string_view buffer)
   node.for_each_pair([&](std::string_view key, const bencode::Node& value) {
     expect(key.data() >= buffer.data() && key.data() + key.size() <= buffer.data() + buffer.size(),
            "dictionary key is not a view into the buffer", value.offset());
-    expect(!previous || *previous < key, "dictionary keys not strictly increasing",
-           value.offset());
+    expect(!previous || *previous < key, "dictionary keys not strictly increasing", value.offset());
     previous = key;
     if (pairs < k_lookups || pairs + 1 == n) {
       const auto found = node.find(key);
@@ -297,8 +296,7 @@ void walk(const bencode::Node& node, std::string_view buffer)
   }
   case bencode::Type::string: {
     const std::string_view s = node.string();
-    expect(s.data() + s.size() == raw.data() + raw.size(), "string() not at the end of raw()",
-           off);
+    expect(s.data() + s.size() == raw.data() + raw.size(), "string() not at the end of raw()", off);
     expect(raw.substr(0, raw.size() - s.size()) == std::to_string(s.size()) + ":",
            "string does not re-encode to raw()", off);
     g_sink = g_sink + s.size();
@@ -312,8 +310,7 @@ void walk(const bencode::Node& node, std::string_view buffer)
     expect(raw.front() == 'd', "dict raw() does not start with 'd'", off);
     walk_dict(node, buffer);
     break;
-  default:
-    fail("unknown node type", off);
+  default: fail("unknown node type", off);
   }
   expect(node.is_int() + node.is_string() + node.is_list() + node.is_dict() == 1,
          "is_*() not exactly one", off);
@@ -352,8 +349,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   expect(doc->token_count() >= 1 && doc->token_count() <= k_max_tokens,
          "token_count() outside [1, max_tokens]", 0);
   const bencode::Node root = doc->root();
-  expect(root.offset() == 0 && root.raw().size() == size, "root raw() is not the whole buffer",
-         0);
+  expect(root.offset() == 0 && root.raw().size() == size, "root raw() is not the whole buffer", 0);
   walk(root, buffer);
   return 0;
 }

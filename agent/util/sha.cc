@@ -3,10 +3,34 @@
 #include <openssl/evp.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace util {
 
 namespace {
+
+// Fetched once: passing EVP_sha1()/EVP_sha256() makes OpenSSL 3 look the implementation up
+// (under a lock) on every init, which dominates when hashing many small messages.
+const EVP_MD* fetched(const char* name)
+{
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) {
+    throw std::runtime_error(std::string("OpenSSL has no ") + name);
+  }
+  return md; // kept for the life of the process
+}
+
+const EVP_MD* md_sha1()
+{
+  static const EVP_MD* md = fetched("SHA1");
+  return md;
+}
+
+const EVP_MD* md_sha256()
+{
+  static const EVP_MD* md = fetched("SHA256");
+  return md;
+}
 
 template <std::size_t N> std::array<std::uint8_t, N> digest(const EVP_MD* md, std::string_view data)
 {
@@ -44,7 +68,7 @@ struct Hasher::Impl {
 };
 
 Hasher::Hasher(Algorithm algorithm)
-    : m_impl(std::make_unique<Impl>(Impl{algorithm == Algorithm::sha1 ? EVP_sha1() : EVP_sha256()}))
+    : m_impl(std::make_unique<Impl>(Impl{algorithm == Algorithm::sha1 ? md_sha1() : md_sha256()}))
 {
   if (!m_impl->ctx || EVP_DigestInit_ex(m_impl->ctx.get(), m_impl->md, nullptr) != 1) {
     throw std::runtime_error("OpenSSL EVP_DigestInit_ex failed");

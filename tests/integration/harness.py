@@ -335,3 +335,72 @@ class TreeTestCase(unittest.TestCase):
         self.assertEqual(codes_by_path(doc), {p: sorted(c) for p, c in expected.items()},
                          json.dumps(doc, indent=1))
         self.assertEqual(tree_codes(doc), sorted(tree), json.dumps(doc, indent=1))
+
+
+# --- torrent show (docs/torrent-show.md) -----------------------------------------------------
+
+import re  # noqa: E402  (kept with the torrent helpers)
+
+TORRENT_CODES = ("torrent-invalid", "unsafe-path")
+_HEX40 = re.compile(r"[0-9a-f]{40}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def torrent_show(*args: PathLike, **kwargs: Any) -> Result:
+    """`webseed-agent torrent show ARGS...`."""
+    return run_agent("torrent", "show", *args, **kwargs)
+
+
+def torrent_json(*args: PathLike, **kwargs: Any) -> tuple[Result, dict[str, Any]]:
+    """`torrent show --json ARGS...`: the Result and the parsed, consistency-checked document."""
+    result = torrent_show("--json", *args, **kwargs)
+    doc = result.json()
+    check_torrent_doc(doc, result)
+    return result, doc
+
+
+def check_torrent_doc(doc: dict[str, Any], result: Result) -> None:
+    """Asserts the shape of a `torrent show --json` document: keys and types of every torrent
+    and finding, ok iff no finding, exit 0 iff every torrent is ok (else 1)."""
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise AssertionError(f"torrent --json: {what}\n{json.dumps(doc, indent=1)}\n{result}")
+
+    need(doc.get("version") == 1, "version must be 1")
+    need(isinstance(doc.get("torrents"), list), "torrents is a list")
+    for t in doc["torrents"]:
+        need(set(t) >= {"torrent", "ok", "name", "info_hash_v1", "info_hash_v2", "findings"},
+             f"torrent keys: {sorted(t)}")
+        need(t["ok"] == (not t["findings"]), f"ok iff no finding: {t['torrent']}")
+        for f in t["findings"]:
+            need(set(f) >= {"code", "severity", "path", "target", "message", "hint"},
+                 f"finding keys: {sorted(f)}")
+            need(f["code"] in TORRENT_CODES, f"unknown code {f['code']!r}")
+            need(f["severity"] == "error", "torrent findings are errors")
+            need(f["path"] == t["torrent"], "finding path is the torrent as given")
+            need(f["target"] is None, "target is null")
+            need(f["message"].startswith(t["torrent"] + ": "), "message starts with 'FILE: '")
+            need("\n" not in f["message"], "message is one line")
+            need(isinstance(f["hint"], str), "hint is a string")
+        if not t["ok"]:
+            need(t["name"] is None and t["info_hash_v1"] is None and t["info_hash_v2"] is None,
+                 "a failed torrent has null name and hashes")
+            continue
+        need(set(t) >= {"meta_version", "multi_file", "piece_length", "piece_count",
+                        "total_size", "private", "created_by", "creation_date", "comment",
+                        "trackers", "url_list", "httpseeds", "files"}, f"keys: {sorted(t)}")
+        need(t["meta_version"] in ("v1", "v2", "hybrid"), "meta_version")
+        need((t["info_hash_v1"] is not None) == (t["meta_version"] != "v2"), "v1 hash iff v1")
+        need((t["info_hash_v2"] is not None) == (t["meta_version"] != "v1"), "v2 hash iff v2")
+        need(t["info_hash_v1"] is None or _HEX40.fullmatch(t["info_hash_v1"]), "v1 hash hex")
+        need(t["info_hash_v2"] is None or _HEX64.fullmatch(t["info_hash_v2"]), "v2 hash hex")
+        need(t["total_size"] == sum(f["length"] for f in t["files"] if not f["pad"]),
+             "total_size is the sum of the non-pad files")
+        for f in t["files"]:
+            need(set(f) >= {"path", "length", "offset", "pad", "attr", "pieces_root"},
+                 f"file keys: {sorted(f)}")
+            need(f["pad"] == ("p" in f["attr"]), "pad iff attr has 'p'")
+            need(f["pieces_root"] is None or _HEX64.fullmatch(f["pieces_root"]), "pieces_root")
+            need(not (f["pad"] and "url" in f), "no url for pad files")
+    bad = sum(1 for t in doc["torrents"] if not t["ok"])
+    need(result.returncode == (1 if bad else 0), "exit 0 iff every torrent is ok, else 1")
