@@ -273,14 +273,15 @@ private:
           invalid(entry, where + " must be a dictionary");
         }
         TorrentFile f;
-        auto len = find_typed(entry, "length", bencode::Type::integer, where);
-        if (!len) {
-          invalid(entry, where + ".length is missing");
-        }
-        f.length = non_negative(*len, where + ".length");
         if (auto attr = find_typed(entry, "attr", bencode::Type::string, where)) {
           apply_attr(f, attr->string());
         }
+        auto len = find_typed(entry, "length", bencode::Type::integer, where);
+        if (!len && !f.symlink) {
+          invalid(entry, where + ".length is missing");
+        }
+        // BEP 47: a symlink has no data in the torrent, whatever length it claims.
+        f.length = f.symlink ? 0 : non_negative(*len, where + ".length");
         auto path = find_typed(entry, "path", bencode::Type::list, where);
         if (!path) {
           invalid(entry, where + ".path is missing");
@@ -418,20 +419,27 @@ private:
     }
     TorrentFile f;
     f.path = path;
-    auto len = find_typed(leaf, "length", bencode::Type::integer, where);
-    if (!len) {
-      invalid(leaf, where + ".length is missing");
-    }
-    f.length = non_negative(*len, where + ".length");
-    checked_add(*len, 0, f.length, where);
     if (auto attr = find_typed(leaf, "attr", bencode::Type::string, where)) {
       apply_attr(f, attr->string());
       if (f.pad) {
         invalid(*attr, where + ": a v2 file cannot be a pad file");
       }
     }
+    auto len = find_typed(leaf, "length", bencode::Type::integer, where);
+    if (!len && !f.symlink) {
+      invalid(leaf, where + ".length is missing");
+    }
+    if (f.symlink) {
+      f.length = 0; // BEP 47: no data, whatever length it claims
+      if (auto target = find_typed(leaf, "symlink path", bencode::Type::list, where)) {
+        f.symlink_path = path_list(*target, where + ".symlink path");
+      }
+    } else {
+      f.length = non_negative(*len, where + ".length");
+      checked_add(*len, 0, f.length, where);
+    }
     auto root = find_typed(leaf, "pieces root", bencode::Type::string, where);
-    if (f.length > 0 && !f.symlink) {
+    if (f.length > 0) {
       if (!root) {
         invalid(leaf, where + ": 'pieces root' is missing");
       }
@@ -500,6 +508,16 @@ private:
     if (!layers) {
       return; // clients fetch them from peers; verification falls back to whole files
     }
+    // Every entry, used or not, must be a 32-byte root -> a string of 32-byte hashes.
+    layers->for_each_pair([&](std::string_view key, bencode::Node value) {
+      if (key.size() != 32) {
+        invalid(value, "piece layers: a key is " + std::to_string(key.size())
+                           + " bytes, not a 32-byte pieces root");
+      }
+      if (!value.is_string() || value.string().size() % 32 != 0) {
+        invalid(value, "piece layers: an entry is not a string of 32-byte hashes");
+      }
+    });
     for (std::size_t i = 0; i < m_t.files.size(); ++i) {
       const TorrentFile& f = m_t.files[i];
       if (!f.pieces_root || f.length <= m_t.piece_length) {
@@ -541,12 +559,16 @@ private:
         });
       }
     }
-    if (auto seeds = m_root.find("httpseeds"); seeds && seeds->is_list()) {
-      seeds->for_each([&](bencode::Node u) {
-        if (u.is_string()) {
-          add_url(m_t.httpseeds, u.string());
-        }
-      });
+    if (auto seeds = m_root.find("httpseeds")) {
+      if (seeds->is_string()) {
+        add_url(m_t.httpseeds, seeds->string());
+      } else if (seeds->is_list()) {
+        seeds->for_each([&](bencode::Node u) {
+          if (u.is_string()) {
+            add_url(m_t.httpseeds, u.string());
+          }
+        });
+      }
     }
     if (auto list = m_root.find("announce-list"); list && list->is_list()) {
       list->for_each([&](bencode::Node tier) {

@@ -8,10 +8,13 @@
 //  - the bencode of the whole file is strict (bencode.h);
 //  - every path component of `name`, v1 `path` lists and the v2 `file tree` is checked:
 //    "", ".", "..", '/' or NUL inside, is `unsafe-path`;
-//  - v1: piece length > 0, `pieces` a multiple of 20 with exactly one hash per piece,
-//    lengths >= 0, total size > 0 unless there are only empty files;
+//  - v1: piece length 1 B .. 1 GiB, `pieces` a multiple of 20 with exactly one hash per
+//    piece, lengths >= 0, total size > 0 (a torrent of empty files only is refused);
+//  - BEP 47: symlink ('l') files carry no data: their length is 0 whatever they claim;
 //  - v2: `meta version` 2, piece length a power of two >= 16 KiB, every non-empty file has a
-//    32-byte `pieces root`, piece layers of the right size whose merkle root is that root;
+//    32-byte `pieces root` (not all zeros); every `piece layers` entry is keyed by 32 bytes and
+//    holds 32-byte hashes; a file's layer, when present, has one hash per piece and its merkle
+//    root is the file's root (a missing layer is allowed: clients fetch layers from peers);
 //  - hybrid: the v1 file list (pad files aside) and the v2 file tree list the same files with
 //    the same sizes in the same order.
 #pragma once
@@ -66,7 +69,8 @@ struct Torrent {
 
   // The v1 SHA-1 of piece `i` (20 bytes). Precondition: has_v1, i < piece_count.
   std::string_view piece_hash_v1(std::uint64_t i) const;
-  // The v2 piece layer of a file (32 bytes per piece), empty when the file fits in one piece.
+  // The v2 piece layer of a file (32 bytes per piece); empty when the file fits in one piece
+  // or the torrent carries no layer for it.
   std::string_view piece_layer(const TorrentFile& file) const;
 
   std::shared_ptr<const std::string> bytes; // the whole .torrent file
