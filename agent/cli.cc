@@ -90,6 +90,12 @@ int run_cli(int argc, char** argv)
                    "torrent-symlinks tree under the base URL (default "
                    "experimental/torrent-symlinks; overrides symlinks_dir)")
       ->type_name("REL");
+  std::uint64_t show_max_size = 0;
+  show->add_option("--max-size", show_max_size,
+                   "refuse .torrent files larger than this many bytes (default 268435456; "
+                   "overrides torrent_max_size)")
+      ->type_name("BYTES")
+      ->check(CLI::PositiveNumber);
   show->footer(k_exit_codes);
 
   try {
@@ -125,6 +131,7 @@ int run_cli(int argc, char** argv)
       throw Fatal(ExitCode::usage, "--symlinks-dir: " + ok.error());
     }
     show_options.symlinks_dir = show_symlinks_dir;
+    show_options.max_size = show_max_size > 0 ? show_max_size : config.torrent_max_size;
     return to_int(run_torrent_show(show_options, std::cout));
   }
   throw Fatal(ExitCode::internal, "no command ran");

@@ -14,7 +14,7 @@ ExitCode run_torrent_show(const TorrentShowOptions& options, std::ostream& out)
   doc["torrents"] = util::Json::array();
   bool first = true;
   for (const std::string& path : options.files) {
-    const auto torrent = load_torrent(path);
+    const auto torrent = load_torrent(path, TorrentLimits{options.max_size});
     all_ok = all_ok && torrent.has_value();
     if (options.json) {
       doc["torrents"].push_back(torrent_json(path, torrent, urls));

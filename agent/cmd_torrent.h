@@ -4,6 +4,7 @@
 
 #include "exit_code.h"
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -13,8 +14,9 @@ namespace agent {
 struct TorrentShowOptions {
   std::vector<std::string> files;
   bool json = false;
-  std::string base_url;     // empty: no per-file URLs
-  std::string symlinks_dir; // for the URLs
+  std::string base_url;                // empty: no per-file URLs
+  std::string symlinks_dir;            // for the URLs
+  std::uint64_t max_size = 256u << 20; // larger .torrent files are refused
 };
 
 // Loads every file (a bad one never stops the others) and prints them. Returns

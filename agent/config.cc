@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <functional>
 #include <map>
 #include <set>
@@ -37,7 +38,8 @@ public:
       throw ConfigError{m_source + ":1:1: missing required key 'mirror'"};
     }
     expect_map(doc, "the top level");
-    const auto seen = check_keys(doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir"});
+    const auto seen = check_keys(
+        doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size"});
     require(doc, seen, "", "mirror");
     for (const auto& [key, value] : seen) {
       m_key_mark = value.first;
@@ -52,6 +54,8 @@ public:
         config.torrents = path_list(value.second, key);
       } else if (key == "state_dir") {
         config.state_dir = absolute_path(value.second, key);
+      } else if (key == "torrent_max_size") {
+        config.torrent_max_size = positive_integer(value.second, key);
       }
     }
     return config;
@@ -125,6 +129,18 @@ private:
                         (node.IsSequence() ? "list" : "mapping")};
     }
     return node.Scalar();
+  }
+
+  std::uint64_t positive_integer(const YAML::Node& node, const std::string& key) const
+  {
+    const std::string value = string_value(node, key);
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n == 0) {
+      throw ConfigError{where(node.Mark()) + "'" + key +
+                        "' must be a positive whole number, not '" + value + "'"};
+    }
+    return n;
   }
 
   std::string absolute_path(const YAML::Node& node, const std::string& key) const

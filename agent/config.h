@@ -5,6 +5,7 @@
 // public interface: add keys, never rename or remove one.
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <string>
 #include <string_view>
@@ -24,8 +25,9 @@ struct Config {
   std::string source; // the file it was read from; "" for the built-in defaults
   MirrorConfig mirror;
   std::string symlinks_dir = "experimental/torrent-symlinks"; // relative to mirror.root
-  std::vector<std::string> torrents; // .torrent files or directories; absolute
-  std::string state_dir;             // absolute; "" = the built-in default
+  std::vector<std::string> torrents;           // .torrent files or directories; absolute
+  std::string state_dir;                       // absolute; "" = the built-in default
+  std::uint64_t torrent_max_size = 256u << 20; // bytes: larger .torrent files are refused
 };
 
 // Parses configuration text. `source` names the text in error messages.

@@ -46,6 +46,11 @@ TEST_CASE("defaults apply to optional keys", "[config]")
   CHECK(c->symlinks_dir == "experimental/torrent-symlinks");
   CHECK(c->torrents.empty());
   CHECK(c->mirror.base_url.empty());
+  CHECK(c->torrent_max_size == 256u << 20);
+  auto sized = agent::parse_config("mirror: {name: m, root: /srv/m}\ntorrent_max_size: 1048576\n",
+                                   "agent.yaml");
+  REQUIRE(sized);
+  CHECK(sized->torrent_max_size == 1048576);
 }
 
 TEST_CASE("config errors name file:line:column and the key", "[config]")
@@ -54,7 +59,7 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
         "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n") ==
         "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, state_dir, symlinks_dir, "
-        "torrents)");
+        "torrent_max_size, torrents)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n") ==
         "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents:\n  - relative/dir\n") ==
@@ -71,6 +76,8 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
         "agent.yaml:2:15: 'symlinks_dir' must stay inside the mirror root (no '..'), not '../x'");
   CHECK(error_of("mirror: {name: m, root: /srv}\nmirror: {name: n, root: /srv}\n") ==
         "agent.yaml:2:1: duplicate key 'mirror'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\ntorrent_max_size: 10MB\n") ==
+        "agent.yaml:2:19: 'torrent_max_size' must be a positive whole number, not '10MB'");
   CHECK(error_of("- a\n- b\n") ==
         "agent.yaml:1:1: the top level must be a mapping of keys to values");
   CHECK(error_of("") == "agent.yaml:1:1: missing required key 'mirror'");

@@ -132,8 +132,7 @@ util::Sha256 layer_root(std::string_view layer, std::uint64_t piece_length)
 {
   std::vector<util::Sha256> level(layer.size() / 32);
   for (std::size_t i = 0; i < level.size(); ++i) {
-    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32,
-                level[i].begin());
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32, level[i].begin());
   }
   unsigned height = 0;
   for (std::uint64_t blocks = piece_length / k_v2_block; blocks > 1; blocks /= 2) {
@@ -511,8 +510,8 @@ private:
     // Every entry, used or not, must be a 32-byte root -> a string of 32-byte hashes.
     layers->for_each_pair([&](std::string_view key, bencode::Node value) {
       if (key.size() != 32) {
-        invalid(value, "piece layers: a key is " + std::to_string(key.size())
-                           + " bytes, not a 32-byte pieces root");
+        invalid(value, "piece layers: a key is " + std::to_string(key.size()) +
+                           " bytes, not a 32-byte pieces root");
       }
       if (!value.is_string() || value.string().size() % 32 != 0) {
         invalid(value, "piece layers: an entry is not a string of 32-byte hashes");
@@ -548,28 +547,8 @@ private:
 
   void parse_outer()
   {
-    if (auto urls = m_root.find("url-list")) {
-      if (urls->is_string()) {
-        add_url(m_t.url_list, urls->string());
-      } else if (urls->is_list()) {
-        urls->for_each([&](bencode::Node u) {
-          if (u.is_string()) {
-            add_url(m_t.url_list, u.string());
-          }
-        });
-      }
-    }
-    if (auto seeds = m_root.find("httpseeds")) {
-      if (seeds->is_string()) {
-        add_url(m_t.httpseeds, seeds->string());
-      } else if (seeds->is_list()) {
-        seeds->for_each([&](bencode::Node u) {
-          if (u.is_string()) {
-            add_url(m_t.httpseeds, u.string());
-          }
-        });
-      }
-    }
+    add_urls(m_t.url_list, m_root.find("url-list"));
+    add_urls(m_t.httpseeds, m_root.find("httpseeds"));
     if (auto list = m_root.find("announce-list"); list && list->is_list()) {
       list->for_each([&](bencode::Node tier) {
         std::vector<std::string> urls;
@@ -612,6 +591,24 @@ private:
       s.remove_suffix(1);
     }
     return s;
+  }
+
+  // A URL list as clients read it: one string, or a list whose string items count (other
+  // items are skipped, as libtorrent does).
+  static void add_urls(std::vector<std::string>& out, const std::optional<bencode::Node>& node)
+  {
+    if (!node) {
+      return;
+    }
+    if (node->is_string()) {
+      add_url(out, node->string());
+    } else if (node->is_list()) {
+      node->for_each([&](bencode::Node u) {
+        if (u.is_string()) {
+          add_url(out, u.string());
+        }
+      });
+    }
   }
 
   static void add_url(std::vector<std::string>& out, std::string_view url)
@@ -660,7 +657,7 @@ std::expected<Torrent, TorrentError> parse_torrent(std::string bytes, const std:
   t.source = source;
   t.bytes = std::make_shared<const std::string>(std::move(bytes));
   bencode::Limits blimits;
-  blimits.max_size = limits.max_size;
+  blimits.max_size = static_cast<std::size_t>(limits.max_size);
   auto doc = bencode::decode(*t.bytes, blimits);
   if (!doc) {
     return std::unexpected(
@@ -678,7 +675,7 @@ std::expected<Torrent, TorrentError> parse_torrent(std::string bytes, const std:
 std::expected<Torrent, TorrentError> load_torrent(const std::string& path,
                                                   const TorrentLimits& limits)
 {
-  auto bytes = util::read_small_file(path, limits.max_size);
+  auto bytes = util::read_small_file(path, static_cast<std::size_t>(limits.max_size));
   if (!bytes) {
     return std::unexpected(TorrentError{TorrentErrc::invalid, bytes.error()});
   }

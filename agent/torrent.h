@@ -86,7 +86,7 @@ struct TorrentError {
 };
 
 struct TorrentLimits {
-  std::size_t max_size = 256u << 20; // bytes of a .torrent file
+  std::uint64_t max_size = 256u << 20; // bytes of a .torrent file (config: torrent_max_size)
 };
 
 // Parses .torrent bytes; `source` names them in messages.

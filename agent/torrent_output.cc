@@ -41,7 +41,8 @@ Finding torrent_finding(const std::string& path, const TorrentError& error)
             "to whoever published it"};
   }
   return {Code::torrent_invalid, path, std::nullopt, error.message,
-          "the .torrent file is damaged or not a torrent; fetch it again"};
+          "the .torrent file is damaged, not a torrent, or larger than torrent_max_size; fetch "
+          "it again"};
 }
 
 void print_torrent_human(std::ostream& out, const std::string& path,
