@@ -1,6 +1,7 @@
 #include "torrent.h"
 
 #include "bencode.h"
+#include "merkle.h"
 #include "util/read_file.h"
 #include "util/sha.h"
 #include "util/text.h"
@@ -12,7 +13,7 @@ namespace agent {
 
 namespace {
 
-constexpr std::uint64_t k_v2_block = 16 * 1024;
+constexpr std::uint64_t k_v2_block = k_v2_block_size;
 constexpr std::uint64_t k_max_piece_length = std::uint64_t{1} << 30; // 1 GiB
 constexpr std::uint64_t k_max_total = std::uint64_t{1} << 62;
 
@@ -115,51 +116,16 @@ void apply_attr(TorrentFile& f, std::string_view attr)
   f.hidden = attr.find('h') != std::string_view::npos;
 }
 
-// The root hash of a complete binary tree of `height` levels whose leaves are all zero.
-util::Sha256 zero_subtree(unsigned height)
-{
-  util::Sha256 h{};
-  for (unsigned i = 0; i < height; ++i) {
-    h = util::sha256_pair(h, h);
-  }
-  return h;
-}
-
 // The merkle root over a piece layer (BEP 52): leaves padded to a power of two with the
-// root of an all-zero piece. Padding subtrees are not hashed: each level's pad hash is
-// computed once. One digest context serves the whole tree.
+// root of an all-zero piece.
 util::Sha256 layer_root(std::string_view layer, std::uint64_t piece_length)
 {
-  std::vector<util::Sha256> level(layer.size() / 32);
-  for (std::size_t i = 0; i < level.size(); ++i) {
-    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32, level[i].begin());
+  std::vector<util::Sha256> leaves(layer.size() / 32);
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(layer.data()) + 32 * i, 32,
+                leaves[i].begin());
   }
-  unsigned height = 0;
-  for (std::uint64_t blocks = piece_length / k_v2_block; blocks > 1; blocks /= 2) {
-    ++height;
-  }
-  util::Sha256 pad = zero_subtree(height);
-  util::Hasher hasher(util::Hasher::Algorithm::sha256);
-  const auto node = [&](const util::Sha256& left, const util::Sha256& right) {
-    util::Sha256 out{};
-    hasher.update(std::string_view(reinterpret_cast<const char*>(left.data()), 32));
-    hasher.update(std::string_view(reinterpret_cast<const char*>(right.data()), 32));
-    hasher.finish(out.data());
-    return out;
-  };
-  std::size_t width = 1;
-  while (width < level.size()) {
-    width *= 2;
-  }
-  for (; width > 1; width /= 2) {
-    const std::size_t n = level.size();
-    for (std::size_t i = 0; 2 * i < n; ++i) {
-      level[i] = node(level[2 * i], 2 * i + 1 < n ? level[2 * i + 1] : pad);
-    }
-    level.resize((n + 1) / 2);
-    pad = node(pad, pad);
-  }
-  return level.front();
+  return merkle_root(leaves, next_pow2(leaves.size()), zero_subtree(piece_height(piece_length)));
 }
 
 class Parser {

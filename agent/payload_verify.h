@@ -1,0 +1,54 @@
+// payload_verify.h: checks payload bytes against a torrent's hashes: v1 piece SHA-1 over the
+// concatenated files (pieces span file boundaries; BEP 47 pad files are zeros, not on disk)
+// and, for v2 and hybrid torrents, each file's SHA-256 merkle tree over 16 KiB blocks
+// (piece layers when the torrent has them, and the file's `pieces root`).
+//
+// Fast and gentle: pieces are hashed on `jobs` threads, each reading large sequential runs
+// with pread() into its own buffer (memory: jobs x 1 MiB, whatever the payload size); a hybrid
+// torrent's bytes are read once for both hashes; every range read can be dropped from the page
+// cache afterwards (POSIX_FADV_DONTNEED) so a busy mirror's hot files stay cached.
+//
+// The engine never opens anything: the caller passes descriptors it opened safely (see
+// Resolver::open_file). A file without a descriptor (missing, wrong size, unreadable) is not
+// read; the pieces that touch it are reported as unverified, not as mismatches.
+#pragma once
+
+#include "torrent.h"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace agent {
+
+struct VerifyOptions {
+  unsigned jobs = 1;            // hashing threads (>= 1)
+  bool drop_page_cache = true;  // POSIX_FADV_DONTNEED after each range is hashed
+  // Called from the calling thread about every 100 ms with the bytes hashed so far.
+  std::function<void(std::uint64_t bytes_done)> progress;
+};
+
+struct FileVerdict {
+  enum class State { ok, mismatch, unverified };
+  State state = State::unverified;
+  // Pieces that failed: v1 piece indices (global) for v1 and hybrid torrents, else the v2
+  // piece indices within this file. Sorted.
+  std::vector<std::uint64_t> bad_pieces;
+  bool root_mismatch = false; // v2: the file's merkle root differs from its `pieces root`
+};
+
+struct VerifyOutcome {
+  std::vector<FileVerdict> files; // one per Torrent::files entry (pad files: ok)
+  std::vector<std::uint64_t> bad_v1_pieces; // sorted
+  std::uint64_t bytes_hashed = 0;           // payload bytes read
+  bool all_ok() const;
+};
+
+// `fds[i]` is an open descriptor for torrent.files[i] whose size is files[i].length, or -1.
+// Pad files and empty files need none. Throws std::runtime_error only on internal failure
+// (e.g. OpenSSL); I/O errors make the affected pieces mismatches.
+VerifyOutcome verify_payload(const Torrent& torrent, const std::vector<int>& fds,
+                             const VerifyOptions& options);
+
+} // namespace agent
