@@ -2,6 +2,7 @@
 
 #include "cmd_links.h"
 #include "cmd_torrent.h"
+#include "cmd_verify.h"
 #include "error.h"
 #include "settings.h"
 #include "version.h"
@@ -98,6 +99,21 @@ int run_cli(int argc, char** argv)
       ->check(CLI::PositiveNumber);
   show->footer(k_exit_codes);
 
+  VerifyCommandOptions verify_options;
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Verify one torrent's payload in a download directory (or file), without the "
+                "mirror layout: every file there, with the right size and bytes.");
+  verify->add_option("TORRENT", verify_options.torrent, ".torrent file")->required();
+  verify->add_option("--content", verify_options.content,
+                     "the torrent's directory (multi-file) or file (single-file); default: the "
+                     "torrent's name next to the .torrent file")
+      ->type_name("PATH");
+  verify->add_option("--jobs", verify_options.jobs, "hashing threads (default: one per core)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 256u));
+  verify->add_flag("--json", verify_options.json, "print one JSON document (docs/verify.md)");
+  verify->footer(k_exit_codes);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -119,6 +135,9 @@ int run_cli(int argc, char** argv)
     links_options.verbose = links_verbose ? Verbose::yes : Verbose::no;
     const Settings settings = load_settings(overrides);
     return to_int(run_links(settings, links_options, std::cout));
+  }
+  if (verify->parsed()) {
+    return to_int(run_verify(verify_options, std::cout));
   }
   if (show->parsed()) {
     const Config config = load_config(overrides);

@@ -20,13 +20,18 @@ std::string_view code_name(Code code)
   case Code::unreadable: return "unreadable";
   case Code::torrent_invalid: return "torrent-invalid";
   case Code::unsafe_path: return "unsafe-path";
+  case Code::missing_file: return "missing-file";
+  case Code::unexpected_file: return "unexpected-file";
+  case Code::size_mismatch: return "size-mismatch";
+  case Code::hash_mismatch: return "hash-mismatch";
   }
   return "unknown";
 }
 
 Severity severity_of(Code code)
 {
-  return code == Code::not_symlink ? Severity::warning : Severity::error;
+  return code == Code::not_symlink || code == Code::unexpected_file ? Severity::warning
+                                                                    : Severity::error;
 }
 
 std::string_view severity_name(Severity severity)

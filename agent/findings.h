@@ -3,9 +3,11 @@
 // Documented in docs/findings.md.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace agent {
@@ -25,6 +27,10 @@ enum class Code {
   unreadable,       // error: permission or I/O error
   torrent_invalid,  // error: a .torrent file that is not valid metainfo
   unsafe_path,      // error: a .torrent naming a path that could leave its directory
+  missing_file,     // error: a file the torrent lists is not there
+  unexpected_file,  // warning: a file there that the torrent does not list
+  size_mismatch,    // error: the file's size differs from the torrent's
+  hash_mismatch,    // error: the bytes do not match the torrent's hashes
 };
 
 // The stable string of `code`, e.g. "escapes-root".
@@ -38,11 +44,24 @@ std::string_view severity_name(Severity severity);
 // One problem found, about one path. `path` and `target` are raw bytes (file names are
 // bytes); renderers escape them.
 struct Finding {
+  // `target_` by reference: GCC 12 warns falsely (maybe-uninitialized) when a
+  // std::optional<std::string> made from nullopt is moved.
+  Finding(Code code_, std::string path_, const std::optional<std::string>& target_,
+          std::string message_, std::string hint_)
+      : code(code_), path(std::move(path_)), target(target_), message(std::move(message_)),
+        hint(std::move(hint_))
+  {
+  }
+
   Code code;
   std::string path;                  // relative to the mirror root
   std::optional<std::string> target; // the link's own target, when the path is a link
   std::string message;               // what is wrong (may quote names, unescaped bytes)
   std::string hint;                  // how to fix it, one line; may be empty
+  // hash-mismatch evidence: the pieces that failed and the byte ranges of this file they
+  // cover ([begin, end) offsets in the file).
+  std::vector<std::uint64_t> pieces;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> byte_ranges;
 
   Severity severity() const { return severity_of(code); }
 };

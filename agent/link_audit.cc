@@ -247,9 +247,8 @@ LeafCheck check_leaf(Resolver& resolver, const DirChain& dir, std::string_view n
     own_target = trace.first_target;
   }
   if (!resolved) {
-    const ResolveFailure& failure = resolved.error();
-    out.findings.push_back({code_for(failure.error), display_path, own_target,
-                            failure.describe(leaf_rel), hint_for(failure, root, dir.back()->rel)});
+    out.findings.push_back(resolve_failure_finding(resolved.error(), display_path, own_target,
+                                                   root, dir.back()->rel, leaf_rel));
     return out;
   }
   if (!own_target) {
@@ -260,6 +259,14 @@ LeafCheck check_leaf(Resolver& resolver, const DirChain& dir, std::string_view n
   }
   out.file = std::move(*resolved);
   return out;
+}
+
+Finding resolve_failure_finding(const ResolveFailure& failure, const std::string& display_path,
+                                std::optional<std::string> own_target, std::string_view root,
+                                std::string_view link_dir, std::string_view subject_link)
+{
+  return Finding(code_for(failure.error), display_path, std::move(own_target),
+                 failure.describe(subject_link), hint_for(failure, root, link_dir));
 }
 
 LinkAudit audit_links(Resolver& resolver, std::string_view root, std::string_view symlinks_dir)

@@ -50,6 +50,12 @@ struct LeafCheck {
 LeafCheck check_leaf(Resolver& resolver, const DirChain& dir, std::string_view name,
                      const std::string& display_path, std::string_view root);
 
+// The finding for a failed resolution of `display_path` (a link whose own target is
+// `own_target`, if it is a link) in directory `link_dir` (canonical, relative to root).
+Finding resolve_failure_finding(const ResolveFailure& failure, const std::string& display_path,
+                                std::optional<std::string> own_target, std::string_view root,
+                                std::string_view link_dir, std::string_view subject_link);
+
 // Audits ROOT/SYMLINKS_DIR. `root` is the absolute root path (for display and hints).
 // Never throws for anything found in the tree: problems become findings.
 LinkAudit audit_links(Resolver& resolver, std::string_view root, std::string_view symlinks_dir);

@@ -28,6 +28,15 @@ util::Json finding_json(const Finding& finding)
   util::put_optional_bytes(j, "target", finding.target);
   j["message"] = util::to_utf8_lossy(finding.message);
   j["hint"] = util::to_utf8_lossy(finding.hint);
+  if (!finding.pieces.empty()) {
+    j["pieces"] = finding.pieces;
+  }
+  if (!finding.byte_ranges.empty()) {
+    j["byte_ranges"] = util::Json::array();
+    for (const auto& [begin, end] : finding.byte_ranges) {
+      j["byte_ranges"].push_back({begin, end});
+    }
+  }
   return j;
 }
 

@@ -1,0 +1,47 @@
+// payload_check.h: one torrent's payload judged on disk: every file located (through the
+// caller's locator, which resolves safely inside a root), its size compared, its bytes
+// verified against the torrent's hashes. Shared by `verify` (a download directory) and
+// `check` (the mirror's torrent-symlinks tree).
+#pragma once
+
+#include "findings.h"
+#include "payload_verify.h"
+#include "safe_resolve.h"
+#include "torrent.h"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace agent {
+
+// Where one torrent file is: the resolved file, or findings saying why not (missing-file,
+// link findings...). Findings may accompany a file (e.g. a not-symlink warning).
+struct LocatedFile {
+  std::optional<ResolvedFile> file;
+  std::vector<Finding> findings;
+};
+
+using Locator = std::function<LocatedFile(const TorrentFile&)>;
+// The path shown in findings for a torrent file.
+using DisplayPath = std::function<std::string(const TorrentFile&)>;
+
+struct PayloadReport {
+  std::vector<Finding> findings; // sorted: errors first
+  std::uint64_t bytes_verified = 0;
+  bool ready() const { return !has_error(findings); }
+};
+
+// Locates every non-empty, non-pad, non-symlink file of `torrent`; size-mismatch when the
+// size differs; opens the rest (Resolver::open_file, never blocking) and verifies them;
+// hash-mismatch per file with the failed pieces and the byte ranges they cover.
+PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent,
+                            const Locator& locate, const DisplayPath& display,
+                            const VerifyOptions& options);
+
+// "3, 7-9, 12" for sorted piece indices.
+std::string piece_list(const std::vector<std::uint64_t>& pieces);
+
+} // namespace agent

@@ -1,0 +1,374 @@
+#include "payload_verify.h"
+
+#include "merkle.h"
+#include "util/sha.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+
+namespace agent {
+
+namespace {
+
+constexpr std::size_t k_chunk = 1 << 20; // bytes per pread; a multiple of the 16 KiB block
+constexpr std::uint64_t k_batch_bytes = 16u << 20; // pieces a worker takes at once
+
+// A run of bytes of one piece: part of a file, or zeros (a pad file).
+struct Segment {
+  std::size_t file;          // index in Torrent::files
+  std::uint64_t file_offset; // where the run starts in that file
+  std::uint64_t length;
+};
+
+// What one unit of work hashes: a v1 piece (all its segments), or one v2 piece of a file.
+struct Unit {
+  std::uint64_t v1_piece; // v1 piece index, or UINT64_MAX for a v2-only unit
+  std::vector<Segment> segments;
+};
+
+class Engine {
+public:
+  Engine(const Torrent& t, const std::vector<int>& fds, const VerifyOptions& options)
+      : m_t(t), m_fds(fds), m_options(options), m_pl(t.piece_length)
+  {
+    m_outcome.files.resize(t.files.size());
+    m_v2_roots.resize(t.files.size());
+    for (std::size_t i = 0; i < t.files.size(); ++i) {
+      const TorrentFile& f = t.files[i];
+      FileVerdict& v = m_outcome.files[i];
+      v.state = (f.pad || f.length == 0 || fd_of(i) >= 0) ? FileVerdict::State::ok
+                                                          : FileVerdict::State::unverified;
+      if (t.has_v2 && f.pieces_root && fd_of(i) >= 0) {
+        m_v2_roots[i].resize(pieces_of(f.length));
+      }
+      if (fd_of(i) >= 0) {
+        ::posix_fadvise(fd_of(i), 0, 0, POSIX_FADV_SEQUENTIAL);
+      }
+    }
+    plan();
+  }
+
+  VerifyOutcome run()
+  {
+    const unsigned jobs = std::max(1u, m_options.jobs);
+    std::vector<std::thread> workers;
+    unsigned running = jobs;
+    std::condition_variable done;
+    for (unsigned j = 0; j < jobs; ++j) {
+      workers.emplace_back([this, &running, &done] {
+        work();
+        const std::lock_guard lock(m_mutex);
+        --running;
+        done.notify_all();
+      });
+    }
+    {
+      std::unique_lock lock(m_mutex);
+      while (!done.wait_for(lock, std::chrono::milliseconds(100), [&] { return running == 0; })) {
+        if (m_options.progress) {
+          lock.unlock();
+          m_options.progress(m_bytes.load());
+          lock.lock();
+        }
+      }
+    }
+    for (std::thread& w : workers) {
+      w.join();
+    }
+    if (m_error) {
+      std::rethrow_exception(m_error);
+    }
+    finish();
+    m_outcome.bytes_hashed = m_bytes.load();
+    return std::move(m_outcome);
+  }
+
+private:
+  int fd_of(std::size_t i) const { return i < m_fds.size() ? m_fds[i] : -1; }
+
+  std::uint64_t pieces_of(std::uint64_t length) const
+  {
+    return length / m_pl + (length % m_pl != 0 ? 1 : 0);
+  }
+
+  // Splits the work into units, in payload order.
+  void plan()
+  {
+    if (m_t.has_v1) {
+      for (std::uint64_t p = 0; p < m_t.piece_count; ++p) {
+        Unit u{p, segments_of_v1_piece(p)};
+        const bool readable = std::all_of(u.segments.begin(), u.segments.end(), [&](const Segment& s) {
+          return m_t.files[s.file].pad || fd_of(s.file) >= 0;
+        });
+        if (readable) {
+          m_units.push_back(std::move(u));
+        } else {
+          m_skipped_v1.push_back(p);
+        }
+      }
+      return;
+    }
+    for (std::size_t i = 0; i < m_t.files.size(); ++i) {
+      const TorrentFile& f = m_t.files[i];
+      if (f.length == 0 || fd_of(i) < 0) {
+        continue;
+      }
+      for (std::uint64_t j = 0; j < pieces_of(f.length); ++j) {
+        const std::uint64_t at = j * m_pl;
+        m_units.push_back(Unit{UINT64_MAX, {Segment{i, at, std::min(m_pl, f.length - at)}}});
+      }
+    }
+  }
+
+  std::vector<Segment> segments_of_v1_piece(std::uint64_t p) const
+  {
+    const std::uint64_t begin = p * m_pl;
+    const TorrentFile& last = m_t.files.back();
+    const std::uint64_t end = std::min(begin + m_pl, last.offset + last.length);
+    // The first file that ends after `begin`.
+    auto it = std::upper_bound(m_t.files.begin(), m_t.files.end(), begin,
+                               [](std::uint64_t at, const TorrentFile& f) { return at < f.offset + f.length; });
+    std::vector<Segment> out;
+    for (; it != m_t.files.end() && it->offset < end; ++it) {
+      if (it->length == 0) {
+        continue;
+      }
+      const std::uint64_t from = std::max(begin, it->offset);
+      const std::uint64_t to = std::min(end, it->offset + it->length);
+      out.push_back(Segment{static_cast<std::size_t>(it - m_t.files.begin()), from - it->offset, to - from});
+    }
+    return out;
+  }
+
+  void work()
+  {
+    try {
+      std::vector<char> buffer(k_chunk);
+      util::Hasher sha1(util::Hasher::Algorithm::sha1);
+      util::Hasher sha256(util::Hasher::Algorithm::sha256);
+      const std::size_t batch = static_cast<std::size_t>(std::max<std::uint64_t>(1, k_batch_bytes / m_pl));
+      while (true) {
+        const std::size_t first = m_next.fetch_add(batch);
+        if (first >= m_units.size()) {
+          return;
+        }
+        const std::size_t last = std::min(m_units.size(), first + batch);
+        for (std::size_t u = first; u < last; ++u) {
+          hash_unit(m_units[u], buffer, sha1, sha256);
+        }
+      }
+    } catch (...) {
+      const std::lock_guard lock(m_mutex);
+      if (!m_error) {
+        m_error = std::current_exception();
+      }
+      m_next.store(m_units.size());
+    }
+  }
+
+  // Whether `s` is a whole v2 piece of its file (so its blocks can be hashed for v2 as read).
+  bool is_v2_piece(const Segment& s) const
+  {
+    const TorrentFile& f = m_t.files[s.file];
+    return m_t.has_v2 && f.pieces_root && !f.pad && s.file_offset % m_pl == 0
+           && s.length == std::min(m_pl, f.length - s.file_offset);
+  }
+
+  void hash_unit(const Unit& unit, std::vector<char>& buffer, util::Hasher& sha1,
+                 util::Hasher& sha256)
+  {
+    bool read_ok = true;
+    for (const Segment& s : unit.segments) {
+      const TorrentFile& f = m_t.files[s.file];
+      const bool v2 = is_v2_piece(s);
+      std::vector<util::Sha256> leaves;
+      std::uint64_t done = 0;
+      while (done < s.length) {
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(k_chunk, s.length - done));
+        std::string_view data;
+        if (f.pad) {
+          std::fill_n(buffer.begin(), want, '\0');
+          data = std::string_view(buffer.data(), want);
+        } else {
+          const std::size_t got = read_fully(fd_of(s.file), buffer.data(), want, s.file_offset + done);
+          if (got != want) {
+            read_ok = false;
+            break;
+          }
+          data = std::string_view(buffer.data(), want);
+          m_bytes.fetch_add(want);
+          drop_cache(fd_of(s.file), s.file_offset + done, want);
+        }
+        if (unit.v1_piece != UINT64_MAX) {
+          sha1.update(data);
+        }
+        if (v2) {
+          for (std::size_t at = 0; at < data.size(); at += k_v2_block_size) {
+            util::Sha256 leaf{};
+            sha256.update(data.substr(at, k_v2_block_size));
+            sha256.finish(leaf.data());
+            leaves.push_back(leaf);
+          }
+        }
+        done += want;
+      }
+      if (v2 && read_ok) {
+        record_v2_piece(s, leaves);
+      }
+      if (!read_ok) {
+        break;
+      }
+    }
+    if (unit.v1_piece == UINT64_MAX) {
+      if (!read_ok) {
+        mark_v2_unreadable(unit.segments.front());
+      }
+      return;
+    }
+    std::array<std::uint8_t, 20> digest{};
+    sha1.finish(digest.data());
+    const std::string_view expected = m_t.piece_hash_v1(unit.v1_piece);
+    if (!read_ok || std::memcmp(digest.data(), expected.data(), 20) != 0) {
+      const std::lock_guard lock(m_mutex);
+      m_outcome.bad_v1_pieces.push_back(unit.v1_piece);
+    }
+  }
+
+  static std::size_t read_fully(int fd, char* buf, std::size_t want, std::uint64_t offset)
+  {
+    std::size_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::pread(fd, buf + got, want - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    return got;
+  }
+
+  void drop_cache(int fd, std::uint64_t offset, std::uint64_t length) const
+  {
+    if (m_options.drop_page_cache) {
+      ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+    }
+  }
+
+  // The root of one v2 piece from its block hashes: a single-piece file's tree has as many
+  // leaves as the next power of two of its blocks; a piece of a larger file has a full
+  // piece's worth of leaves (zeros past the end of the file).
+  void record_v2_piece(const Segment& s, std::vector<util::Sha256>& leaves)
+  {
+    const TorrentFile& f = m_t.files[s.file];
+    const std::uint64_t blocks_per_piece = m_pl / k_v2_block_size;
+    const std::size_t width = f.length <= m_pl ? next_pow2(leaves.size())
+                                                : static_cast<std::size_t>(blocks_per_piece);
+    m_v2_roots[s.file][s.file_offset / m_pl] = merkle_root(leaves, width, util::Sha256{});
+  }
+
+  void mark_v2_unreadable(const Segment& s)
+  {
+    const std::lock_guard lock(m_mutex);
+    m_unreadable_v2.emplace_back(s.file, s.file_offset / m_pl);
+  }
+
+  void finish()
+  {
+    std::sort(m_outcome.bad_v1_pieces.begin(), m_outcome.bad_v1_pieces.end());
+    // v1: a bad piece condemns every file it touches.
+    for (const std::uint64_t p : m_outcome.bad_v1_pieces) {
+      for (const Segment& s : segments_of_v1_piece(p)) {
+        if (!m_t.files[s.file].pad) {
+          m_outcome.files[s.file].bad_pieces.push_back(p);
+        }
+      }
+    }
+    // v2: compare each file's piece roots with its layer and its root.
+    for (std::size_t i = 0; i < m_t.files.size(); ++i) {
+      std::vector<util::Sha256>& roots = m_v2_roots[i];
+      const TorrentFile& f = m_t.files[i];
+      if (roots.empty() || !f.pieces_root) {
+        continue;
+      }
+      const bool v1_skipped = m_t.has_v1 && std::any_of(m_skipped_v1.begin(), m_skipped_v1.end(), [&](std::uint64_t p) {
+        return p >= f.offset / m_pl && p < f.offset / m_pl + roots.size();
+      });
+      const bool unreadable = std::any_of(m_unreadable_v2.begin(), m_unreadable_v2.end(),
+                                          [&](const auto& fp) { return fp.first == i; });
+      if (v1_skipped || unreadable) {
+        continue;
+      }
+      const std::uint64_t base = m_t.has_v1 ? f.offset / m_pl : 0;
+      const std::string_view layer = m_t.piece_layer(f);
+      FileVerdict& v = m_outcome.files[i];
+      if (!layer.empty()) {
+        for (std::size_t j = 0; j < roots.size(); ++j) {
+          if (std::memcmp(roots[j].data(), layer.data() + 32 * j, 32) != 0) {
+            v.bad_pieces.push_back(base + j);
+          }
+        }
+      }
+      const util::Sha256 root = roots.size() == 1
+                                    ? roots[0]
+                                    : merkle_root(roots, next_pow2(roots.size()), zero_subtree(piece_height(m_pl)));
+      v.root_mismatch = root != *f.pieces_root;
+    }
+    for (std::size_t i = 0; i < m_t.files.size(); ++i) {
+      FileVerdict& v = m_outcome.files[i];
+      std::sort(v.bad_pieces.begin(), v.bad_pieces.end());
+      v.bad_pieces.erase(std::unique(v.bad_pieces.begin(), v.bad_pieces.end()), v.bad_pieces.end());
+      for (const auto& [file, piece] : m_unreadable_v2) {
+        if (file == i) {
+          v.bad_pieces.push_back(piece);
+        }
+      }
+      if (!v.bad_pieces.empty() || v.root_mismatch) {
+        v.state = FileVerdict::State::mismatch;
+      }
+    }
+  }
+
+  const Torrent& m_t;
+  const std::vector<int>& m_fds;
+  const VerifyOptions& m_options;
+  const std::uint64_t m_pl;
+  std::vector<Unit> m_units;
+  std::vector<std::uint64_t> m_skipped_v1; // v1 pieces not hashed: a file is missing
+  std::vector<std::vector<util::Sha256>> m_v2_roots; // per file: v2 piece roots
+  std::vector<std::pair<std::size_t, std::uint64_t>> m_unreadable_v2;
+  std::atomic<std::size_t> m_next{0};
+  std::atomic<std::uint64_t> m_bytes{0};
+  std::mutex m_mutex;
+  std::exception_ptr m_error;
+  VerifyOutcome m_outcome;
+};
+
+} // namespace
+
+bool VerifyOutcome::all_ok() const
+{
+  return bad_v1_pieces.empty()
+         && std::all_of(files.begin(), files.end(),
+                        [](const FileVerdict& f) { return f.state == FileVerdict::State::ok; });
+}
+
+VerifyOutcome verify_payload(const Torrent& torrent, const std::vector<int>& fds,
+                             const VerifyOptions& options)
+{
+  return Engine(torrent, fds, options).run();
+}
+
+} // namespace agent
