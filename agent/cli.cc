@@ -104,9 +104,10 @@ int run_cli(int argc, char** argv)
       "verify", "Verify one torrent's payload in a download directory (or file), without the "
                 "mirror layout: every file there, with the right size and bytes.");
   verify->add_option("TORRENT", verify_options.torrent, ".torrent file")->required();
-  verify->add_option("--content", verify_options.content,
-                     "the torrent's directory (multi-file) or file (single-file); default: the "
-                     "torrent's name next to the .torrent file")
+  verify
+      ->add_option("--content", verify_options.content,
+                   "the torrent's directory (multi-file) or file (single-file); default: the "
+                   "torrent's name next to the .torrent file")
       ->type_name("PATH");
   verify->add_option("--jobs", verify_options.jobs, "hashing threads (default: one per core)")
       ->type_name("N")

@@ -66,7 +66,8 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
       j["version"] = 1;
       util::put_bytes(j, "torrent", options.torrent);
       j["ready"] = false;
-      j["findings"] = util::Json::array({finding_json(torrent_finding(options.torrent, torrent.error()))});
+      j["findings"] =
+          util::Json::array({finding_json(torrent_finding(options.torrent, torrent.error()))});
       out << j.dump(2) << '\n';
     } else {
       print_finding_human(out, torrent_finding(options.torrent, torrent.error()), 0);
@@ -74,8 +75,8 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
     return ExitCode::findings;
   }
   const Torrent& t = *torrent;
-  const std::string content = options.content.empty() ? default_content(options.torrent, t)
-                                                      : options.content;
+  const std::string content =
+      options.content.empty() ? default_content(options.torrent, t) : options.content;
   // Multi-file: the content is the torrent's directory. Single-file: the content is the
   // file; its directory is the root the resolver stays inside.
   std::string root = content;
@@ -90,13 +91,16 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
     throw Fatal(ExitCode::usage, "content " + resolver.error());
   }
   const DirChain base = resolver->root_chain();
-  const auto rel = [&](const TorrentFile& f) { return t.multi_file ? f.joined_path() : single_name; };
+  const auto rel = [&](const TorrentFile& f) {
+    return t.multi_file ? f.joined_path() : single_name;
+  };
   const Locator locate = [&](const TorrentFile& f) {
     LocatedFile located;
     auto file = resolver->resolve_file(base, rel(f));
     if (file) {
       located.file = std::move(*file);
-    } else if (file.error().error == ResolveError::dangling && file.error().trace.links_followed == 0) {
+    } else if (file.error().error == ResolveError::dangling &&
+               file.error().trace.links_followed == 0) {
       located.findings.emplace_back(Code::missing_file, rel(f), std::nullopt,
                                     "the torrent lists this file; it is not in " + content,
                                     "download or sync the whole torrent");

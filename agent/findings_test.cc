@@ -19,6 +19,11 @@ TEST_CASE("finding codes keep their public names and severities", "[findings]")
   CHECK(agent::code_name(Code::unreadable) == "unreadable");
   CHECK(agent::code_name(Code::torrent_invalid) == "torrent-invalid");
   CHECK(agent::code_name(Code::unsafe_path) == "unsafe-path");
+  CHECK(agent::code_name(Code::missing_file) == "missing-file");
+  CHECK(agent::code_name(Code::unexpected_file) == "unexpected-file");
+  CHECK(agent::code_name(Code::size_mismatch) == "size-mismatch");
+  CHECK(agent::code_name(Code::hash_mismatch) == "hash-mismatch");
+  CHECK(agent::severity_of(Code::unexpected_file) == agent::Severity::warning);
   CHECK(agent::severity_of(Code::not_symlink) == agent::Severity::warning);
   CHECK(agent::severity_of(Code::dangling) == agent::Severity::error);
 }

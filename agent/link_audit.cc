@@ -247,8 +247,8 @@ LeafCheck check_leaf(Resolver& resolver, const DirChain& dir, std::string_view n
     own_target = trace.first_target;
   }
   if (!resolved) {
-    out.findings.push_back(resolve_failure_finding(resolved.error(), display_path, own_target,
-                                                   root, dir.back()->rel, leaf_rel));
+    out.findings.push_back(resolve_failure_finding(resolved.error(), display_path, own_target, root,
+                                                   dir.back()->rel, leaf_rel));
     return out;
   }
   if (!own_target) {

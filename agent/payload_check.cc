@@ -44,9 +44,8 @@ std::string piece_list(const std::vector<std::uint64_t>& pieces)
   return out;
 }
 
-PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent,
-                            const Locator& locate, const DisplayPath& display,
-                            const VerifyOptions& options)
+PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, const Locator& locate,
+                            const DisplayPath& display, const VerifyOptions& options)
 {
   PayloadReport report;
   std::vector<util::Fd> owned(torrent.files.size());
@@ -67,8 +66,8 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent,
     if (size != f.length) {
       report.findings.emplace_back(
           Code::size_mismatch, display(f), std::nullopt,
-          "the file is " + std::to_string(size) + " bytes, the torrent says "
-              + std::to_string(f.length),
+          "the file is " + std::to_string(size) + " bytes, the torrent says " +
+              std::to_string(f.length),
           size < f.length ? "a partial file: is the sync complete? (rsync --partial-dir or a "
                             "sync still running)"
                           : "the file differs from the one the torrent was made from: is the "
@@ -97,13 +96,13 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent,
     std::string message;
     if (!v.bad_pieces.empty()) {
       const bool one = v.bad_pieces.size() == 1;
-      message = (one ? "piece " : "pieces ") + piece_list(v.bad_pieces) + " (of "
-                + std::to_string(torrent.piece_count) + (one ? ") does" : ") do")
-                + " not match the torrent";
+      message = (one ? "piece " : "pieces ") + piece_list(v.bad_pieces) + " (of " +
+                std::to_string(torrent.piece_count) + (one ? ") does" : ") do") +
+                " not match the torrent";
     }
     if (v.root_mismatch) {
-      message += std::string(message.empty() ? "" : "; ")
-                 + "the file's SHA-256 merkle root does not match its pieces root";
+      message += std::string(message.empty() ? "" : "; ") +
+                 "the file's SHA-256 merkle root does not match its pieces root";
     }
     Finding finding(Code::hash_mismatch, display(f), std::nullopt, message,
                     "the file is corrupt or from another release: re-sync it (rsync -c "
@@ -122,8 +121,8 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent,
     }
     std::string ranges;
     for (std::size_t r = 0; r < std::min<std::size_t>(finding.byte_ranges.size(), 5); ++r) {
-      ranges += (r == 0 ? "" : ", ") + std::to_string(finding.byte_ranges[r].first) + "-"
-                + std::to_string(finding.byte_ranges[r].second - 1); // inclusive for people
+      ranges += (r == 0 ? "" : ", ") + std::to_string(finding.byte_ranges[r].first) + "-" +
+                std::to_string(finding.byte_ranges[r].second - 1); // inclusive for people
     }
     finding.message += " (bytes " + ranges + (finding.byte_ranges.size() > 5 ? ", ...)" : ")");
     report.findings.push_back(std::move(finding));

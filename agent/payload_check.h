@@ -37,9 +37,8 @@ struct PayloadReport {
 // Locates every non-empty, non-pad, non-symlink file of `torrent`; size-mismatch when the
 // size differs; opens the rest (Resolver::open_file, never blocking) and verifies them;
 // hash-mismatch per file with the failed pieces and the byte ranges they cover.
-PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent,
-                            const Locator& locate, const DisplayPath& display,
-                            const VerifyOptions& options);
+PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, const Locator& locate,
+                            const DisplayPath& display, const VerifyOptions& options);
 
 // "3, 7-9, 12" for sorted piece indices.
 std::string piece_list(const std::vector<std::uint64_t>& pieces);

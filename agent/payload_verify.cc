@@ -107,9 +107,10 @@ private:
     if (m_t.has_v1) {
       for (std::uint64_t p = 0; p < m_t.piece_count; ++p) {
         Unit u{p, segments_of_v1_piece(p)};
-        const bool readable = std::all_of(u.segments.begin(), u.segments.end(), [&](const Segment& s) {
-          return m_t.files[s.file].pad || fd_of(s.file) >= 0;
-        });
+        const bool readable =
+            std::all_of(u.segments.begin(), u.segments.end(), [&](const Segment& s) {
+              return m_t.files[s.file].pad || fd_of(s.file) >= 0;
+            });
         if (readable) {
           m_units.push_back(std::move(u));
         } else {
@@ -136,8 +137,9 @@ private:
     const TorrentFile& last = m_t.files.back();
     const std::uint64_t end = std::min(begin + m_pl, last.offset + last.length);
     // The first file that ends after `begin`.
-    auto it = std::upper_bound(m_t.files.begin(), m_t.files.end(), begin,
-                               [](std::uint64_t at, const TorrentFile& f) { return at < f.offset + f.length; });
+    auto it = std::upper_bound(
+        m_t.files.begin(), m_t.files.end(), begin,
+        [](std::uint64_t at, const TorrentFile& f) { return at < f.offset + f.length; });
     std::vector<Segment> out;
     for (; it != m_t.files.end() && it->offset < end; ++it) {
       if (it->length == 0) {
@@ -145,7 +147,8 @@ private:
       }
       const std::uint64_t from = std::max(begin, it->offset);
       const std::uint64_t to = std::min(end, it->offset + it->length);
-      out.push_back(Segment{static_cast<std::size_t>(it - m_t.files.begin()), from - it->offset, to - from});
+      out.push_back(
+          Segment{static_cast<std::size_t>(it - m_t.files.begin()), from - it->offset, to - from});
     }
     return out;
   }
@@ -156,7 +159,8 @@ private:
       std::vector<char> buffer(k_chunk);
       util::Hasher sha1(util::Hasher::Algorithm::sha1);
       util::Hasher sha256(util::Hasher::Algorithm::sha256);
-      const std::size_t batch = static_cast<std::size_t>(std::max<std::uint64_t>(1, k_batch_bytes / m_pl));
+      const std::size_t batch =
+          static_cast<std::size_t>(std::max<std::uint64_t>(1, k_batch_bytes / m_pl));
       while (true) {
         const std::size_t first = m_next.fetch_add(batch);
         if (first >= m_units.size()) {
@@ -180,8 +184,8 @@ private:
   bool is_v2_piece(const Segment& s) const
   {
     const TorrentFile& f = m_t.files[s.file];
-    return m_t.has_v2 && f.pieces_root && !f.pad && s.file_offset % m_pl == 0
-           && s.length == std::min(m_pl, f.length - s.file_offset);
+    return m_t.has_v2 && f.pieces_root && !f.pad && s.file_offset % m_pl == 0 &&
+           s.length == std::min(m_pl, f.length - s.file_offset);
   }
 
   void hash_unit(const Unit& unit, std::vector<char>& buffer, util::Hasher& sha1,
@@ -194,13 +198,15 @@ private:
       std::vector<util::Sha256> leaves;
       std::uint64_t done = 0;
       while (done < s.length) {
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(k_chunk, s.length - done));
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(k_chunk, s.length - done));
         std::string_view data;
         if (f.pad) {
           std::fill_n(buffer.begin(), want, '\0');
           data = std::string_view(buffer.data(), want);
         } else {
-          const std::size_t got = read_fully(fd_of(s.file), buffer.data(), want, s.file_offset + done);
+          const std::size_t got =
+              read_fully(fd_of(s.file), buffer.data(), want, s.file_offset + done);
           if (got != want) {
             read_ok = false;
             break;
@@ -263,7 +269,8 @@ private:
   void drop_cache(int fd, std::uint64_t offset, std::uint64_t length) const
   {
     if (m_options.drop_page_cache) {
-      ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+      ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+                      POSIX_FADV_DONTNEED);
     }
   }
 
@@ -274,8 +281,8 @@ private:
   {
     const TorrentFile& f = m_t.files[s.file];
     const std::uint64_t blocks_per_piece = m_pl / k_v2_block_size;
-    const std::size_t width = f.length <= m_pl ? next_pow2(leaves.size())
-                                                : static_cast<std::size_t>(blocks_per_piece);
+    const std::size_t width =
+        f.length <= m_pl ? next_pow2(leaves.size()) : static_cast<std::size_t>(blocks_per_piece);
     m_v2_roots[s.file][s.file_offset / m_pl] = merkle_root(leaves, width, util::Sha256{});
   }
 
@@ -303,9 +310,10 @@ private:
       if (roots.empty() || !f.pieces_root) {
         continue;
       }
-      const bool v1_skipped = m_t.has_v1 && std::any_of(m_skipped_v1.begin(), m_skipped_v1.end(), [&](std::uint64_t p) {
-        return p >= f.offset / m_pl && p < f.offset / m_pl + roots.size();
-      });
+      const bool v1_skipped =
+          m_t.has_v1 && std::any_of(m_skipped_v1.begin(), m_skipped_v1.end(), [&](std::uint64_t p) {
+            return p >= f.offset / m_pl && p < f.offset / m_pl + roots.size();
+          });
       const bool unreadable = std::any_of(m_unreadable_v2.begin(), m_unreadable_v2.end(),
                                           [&](const auto& fp) { return fp.first == i; });
       if (v1_skipped || unreadable) {
@@ -321,9 +329,9 @@ private:
           }
         }
       }
-      const util::Sha256 root = roots.size() == 1
-                                    ? roots[0]
-                                    : merkle_root(roots, next_pow2(roots.size()), zero_subtree(piece_height(m_pl)));
+      const util::Sha256 root = roots.size() == 1 ? roots[0]
+                                                  : merkle_root(roots, next_pow2(roots.size()),
+                                                                zero_subtree(piece_height(m_pl)));
       v.root_mismatch = root != *f.pieces_root;
     }
     for (std::size_t i = 0; i < m_t.files.size(); ++i) {
@@ -346,7 +354,7 @@ private:
   const VerifyOptions& m_options;
   const std::uint64_t m_pl;
   std::vector<Unit> m_units;
-  std::vector<std::uint64_t> m_skipped_v1; // v1 pieces not hashed: a file is missing
+  std::vector<std::uint64_t> m_skipped_v1;           // v1 pieces not hashed: a file is missing
   std::vector<std::vector<util::Sha256>> m_v2_roots; // per file: v2 piece roots
   std::vector<std::pair<std::size_t, std::uint64_t>> m_unreadable_v2;
   std::atomic<std::size_t> m_next{0};
@@ -360,9 +368,9 @@ private:
 
 bool VerifyOutcome::all_ok() const
 {
-  return bad_v1_pieces.empty()
-         && std::all_of(files.begin(), files.end(),
-                        [](const FileVerdict& f) { return f.state == FileVerdict::State::ok; });
+  return bad_v1_pieces.empty() && std::all_of(files.begin(), files.end(), [](const FileVerdict& f) {
+           return f.state == FileVerdict::State::ok;
+         });
 }
 
 VerifyOutcome verify_payload(const Torrent& torrent, const std::vector<int>& fds,

@@ -23,8 +23,8 @@
 namespace agent {
 
 struct VerifyOptions {
-  unsigned jobs = 1;            // hashing threads (>= 1)
-  bool drop_page_cache = true;  // POSIX_FADV_DONTNEED after each range is hashed
+  unsigned jobs = 1;           // hashing threads (>= 1)
+  bool drop_page_cache = true; // POSIX_FADV_DONTNEED after each range is hashed
   // Called from the calling thread about every 100 ms with the bytes hashed so far.
   std::function<void(std::uint64_t bytes_done)> progress;
 };
@@ -39,7 +39,7 @@ struct FileVerdict {
 };
 
 struct VerifyOutcome {
-  std::vector<FileVerdict> files; // one per Torrent::files entry (pad files: ok)
+  std::vector<FileVerdict> files;           // one per Torrent::files entry (pad files: ok)
   std::vector<std::uint64_t> bad_v1_pieces; // sorted
   std::uint64_t bytes_hashed = 0;           // payload bytes read
   bool all_ok() const;

@@ -14,7 +14,10 @@ Progress::Progress(std::string label, std::uint64_t total)
 {
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress()
+{
+  finish();
+}
 
 void Progress::update(std::uint64_t done)
 {
