@@ -105,8 +105,11 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
                                     "the torrent lists this file; it is not in " + content,
                                     "download or sync the whole torrent");
     } else {
-      located.findings.push_back(
-          resolve_failure_finding(file.error(), rel(f), std::nullopt, "", "", ""));
+      const ResolveTrace& trace = file.error().trace;
+      const bool own = trace.links_followed > 0 && trace.first_link == rel(f);
+      located.findings.push_back(resolve_failure_finding(
+          file.error(), rel(f), own ? std::optional<std::string>(trace.first_target) : std::nullopt,
+          "", "", rel(f)));
     }
     return located;
   };
