@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "cmd_check.h"
 #include "cmd_links.h"
 #include "cmd_torrent.h"
 #include "cmd_verify.h"
@@ -99,6 +100,21 @@ int run_cli(int argc, char** argv)
       ->check(CLI::PositiveNumber);
   show->footer(k_exit_codes);
 
+  CheckOptions check_options;
+  CLI::App* check = app.add_subcommand(
+      "check", "For every torrent: are its files on this mirror, behind valid links, with the "
+               "right sizes and bytes? A torrent is ready when it has no error finding.");
+  add_root_options(*check, overrides, root, symlinks_dir);
+  check->add_option("--torrents", check_options.torrents,
+                    ".torrent file or directory scanned for *.torrent (repeatable; overrides "
+                    "the config's torrents)")
+      ->type_name("PATH");
+  check->add_option("--jobs", check_options.jobs, "hashing threads (default: one per core)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 256u));
+  check->add_flag("--json", check_options.json, "print one JSON document (docs/check.md)");
+  check->footer(k_exit_codes);
+
   VerifyCommandOptions verify_options;
   CLI::App* verify = app.add_subcommand(
       "verify", "Verify one torrent's payload in a download directory (or file), without the "
@@ -136,6 +152,10 @@ int run_cli(int argc, char** argv)
     links_options.verbose = links_verbose ? Verbose::yes : Verbose::no;
     const Settings settings = load_settings(overrides);
     return to_int(run_links(settings, links_options, std::cout));
+  }
+  if (check->parsed()) {
+    const Settings settings = load_settings(overrides);
+    return to_int(run_check(settings, check_options, std::cout));
   }
   if (verify->parsed()) {
     return to_int(run_verify(verify_options, std::cout));

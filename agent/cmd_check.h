@@ -1,0 +1,25 @@
+// cmd_check.h: `webseed-agent check`: for every torrent, can this mirror serve it as a web
+// seed? Its files must be where the torrent-symlinks tree says (every `links` finding
+// applies), with the right sizes and bytes. A torrent is ready when it has no error finding.
+#pragma once
+
+#include "exit_code.h"
+#include "settings.h"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace agent {
+
+struct CheckOptions {
+  std::vector<std::string> torrents; // overrides the config's `torrents` when not empty
+  unsigned jobs = 0;                 // 0 = one per core
+  bool json = false;
+};
+
+// Returns ExitCode::ok when every torrent is ready, ExitCode::findings otherwise. Throws
+// Fatal(usage) when there are no torrents to check or a torrents path cannot be read.
+ExitCode run_check(const Settings& settings, const CheckOptions& options, std::ostream& out);
+
+} // namespace agent
