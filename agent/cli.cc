@@ -105,9 +105,10 @@ int run_cli(int argc, char** argv)
       "check", "For every torrent: are its files on this mirror, behind valid links, with the "
                "right sizes and bytes? A torrent is ready when it has no error finding.");
   add_root_options(*check, overrides, root, symlinks_dir);
-  check->add_option("--torrents", check_options.torrents,
-                    ".torrent file or directory scanned for *.torrent (repeatable; overrides "
-                    "the config's torrents)")
+  check
+      ->add_option("--torrents", check_options.torrents,
+                   ".torrent file or directory scanned for *.torrent (repeatable; overrides "
+                   "the config's torrents)")
       ->type_name("PATH");
   check->add_option("--jobs", check_options.jobs, "hashing threads (default: one per core)")
       ->type_name("N")

@@ -34,8 +34,10 @@ util::Json result_json(const TorrentResult& r)
     j["name"] = nullptr;
   }
   const auto* t = r.torrent ? &*r.torrent : nullptr;
-  j["info_hash_v1"] = t && t->info_hash_v1 ? util::Json(hex(*t->info_hash_v1)) : util::Json(nullptr);
-  j["info_hash_v2"] = t && t->info_hash_v2 ? util::Json(hex(*t->info_hash_v2)) : util::Json(nullptr);
+  j["info_hash_v1"] =
+      t && t->info_hash_v1 ? util::Json(hex(*t->info_hash_v1)) : util::Json(nullptr);
+  j["info_hash_v2"] =
+      t && t->info_hash_v2 ? util::Json(hex(*t->info_hash_v2)) : util::Json(nullptr);
   j["ready"] = r.report.ready();
   j["bytes"] = r.report.bytes_verified;
   j["findings"] = util::Json::array();
@@ -71,10 +73,9 @@ void print_human(std::ostream& out, const std::string& root,
     bytes += r.report.bytes_verified;
   }
   out << '\n'
-      << (ready == results.size() ? "READY: " : "NOT READY: ") << ready << " of "
-      << results.size() << (results.size() == 1 ? " torrent" : " torrents") << " ready; "
-      << util::human_size(bytes) << " verified in " << static_cast<long long>(seconds * 1000)
-      << " ms\n";
+      << (ready == results.size() ? "READY: " : "NOT READY: ") << ready << " of " << results.size()
+      << (results.size() == 1 ? " torrent" : " torrents") << " ready; " << util::human_size(bytes)
+      << " verified in " << static_cast<long long>(seconds * 1000) << " ms\n";
 }
 
 } // namespace

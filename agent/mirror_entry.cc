@@ -42,8 +42,8 @@ std::optional<DirChain> MirrorEntry::dir_of(const TorrentFile& file, std::string
 {
   if (!m_entry_tried) {
     m_entry_tried = true;
-    const std::string entry = m_torrent.multi_file ? m_symlinks_dir + "/" + m_torrent.name
-                                                   : m_symlinks_dir;
+    const std::string entry =
+        m_torrent.multi_file ? m_symlinks_dir + "/" + m_torrent.name : m_symlinks_dir;
     auto chain = m_resolver.resolve_dir(m_resolver.root_chain(), entry);
     if (chain) {
       m_entry = std::move(*chain);
@@ -76,7 +76,8 @@ LocatedFile MirrorEntry::locate(const TorrentFile& file)
   if (!dir) {
     out.findings.emplace_back(Code::missing_file, shown, std::nullopt,
                               "the torrent lists this file; it is not on the mirror (" + why + ")",
-                              "is " + m_symlinks_dir + " mirrored in full, and is the sync complete?");
+                              "is " + m_symlinks_dir +
+                                  " mirrored in full, and is the sync complete?");
     return out;
   }
   const std::string& leaf = m_torrent.multi_file ? file.path.back() : m_torrent.name;
@@ -86,8 +87,9 @@ LocatedFile MirrorEntry::locate(const TorrentFile& file)
       // Not a broken link: nothing at all is there.
       out.findings.emplace_back(Code::missing_file, shown, std::nullopt,
                                 "the torrent lists this file; it is not on the mirror",
-                                "is " + m_symlinks_dir + " mirrored in full (rsync --links), and "
-                                "is the sync complete?");
+                                "is " + m_symlinks_dir +
+                                    " mirrored in full (rsync --links), and "
+                                    "is the sync complete?");
     } else {
       out.findings.push_back(std::move(f));
     }
@@ -123,8 +125,8 @@ std::vector<Finding> MirrorEntry::unexpected_files()
       bool is_dir = e.type == DT_DIR;
       if (e.type == DT_UNKNOWN) {
         struct stat st {};
-        is_dir = ::fstatat(dir->fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0
-                 && S_ISDIR(st.st_mode);
+        is_dir = ::fstatat(dir->fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 S_ISDIR(st.st_mode);
       }
       if (is_dir) {
         if (auto sub = m_resolver.open_subdir(dir, e.name)) {

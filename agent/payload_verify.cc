@@ -330,12 +330,12 @@ private:
         }
       }
       const bool one_piece = roots.size() == 1;
-      const util::Sha256 root = one_piece ? roots[0]
-                                                  : merkle_root(roots, next_pow2(roots.size()),
-                                                                zero_subtree(piece_height(m_pl)));
+      const util::Sha256 root =
+          one_piece ? roots[0]
+                    : merkle_root(roots, next_pow2(roots.size()), zero_subtree(piece_height(m_pl)));
       v.root_mismatch = root != *f.pieces_root;
       if (v.root_mismatch && one_piece) { // (merkle_root used `roots` as scratch space)
-        v.bad_pieces.push_back(base); // a one-piece file: that piece is the one that failed
+        v.bad_pieces.push_back(base);     // a one-piece file: that piece is the one that failed
       }
     }
     for (std::size_t i = 0; i < m_t.files.size(); ++i) {
