@@ -59,7 +59,8 @@ void print_human(std::ostream& out, const std::string& root,
       if (r.report.ready() != (pass == 1)) {
         continue;
       }
-      const std::string name = r.torrent ? util::escape_for_terminal(r.torrent->name) : "?";
+      const std::string name =
+          r.torrent ? util::escape_for_terminal(r.torrent->name) : "(invalid torrent)";
       out << '\n'
           << (r.report.ready() ? "READY      " : "NOT READY  ") << name << "  ("
           << util::escape_for_terminal(r.path) << ")\n";
