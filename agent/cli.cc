@@ -114,6 +114,13 @@ int run_cli(int argc, char** argv)
       ->type_name("N")
       ->check(CLI::Range(1u, 256u));
   check->add_flag("--json", check_options.json, "print one JSON document (docs/check.md)");
+  check
+      ->add_option("--state-dir", check_options.state_dir,
+                   "where the verification cache lives (overrides state_dir; default "
+                   "/var/lib/webseed-agent, or $XDG_STATE_HOME/webseed-agent when not root)")
+      ->type_name("DIR");
+  check->add_flag("--full", check_options.full,
+                  "hash everything, ignoring the verification cache (results are still recorded)");
   check->footer(k_exit_codes);
 
   VerifyCommandOptions verify_options;

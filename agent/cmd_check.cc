@@ -5,6 +5,7 @@
 #include "mirror_entry.h"
 #include "payload_check.h"
 #include "progress.h"
+#include "state_cache.h"
 #include "torrent_discovery.h"
 #include "torrent_output.h"
 #include "util/format.h"
@@ -12,6 +13,8 @@
 #include "util/text.h"
 
 #include <chrono>
+#include <ctime>
+#include <iostream>
 #include <thread>
 
 namespace agent {
@@ -40,6 +43,7 @@ util::Json result_json(const TorrentResult& r)
       t && t->info_hash_v2 ? util::Json(hex(*t->info_hash_v2)) : util::Json(nullptr);
   j["ready"] = r.report.ready();
   j["bytes"] = r.report.bytes_verified;
+  j["cached"] = r.report.cached;
   j["findings"] = util::Json::array();
   for (const Finding& f : r.report.findings) {
     j["findings"].push_back(finding_json(f));
@@ -63,7 +67,8 @@ void print_human(std::ostream& out, const std::string& root,
           r.torrent ? util::escape_for_terminal(r.torrent->name) : "(invalid torrent)";
       out << '\n'
           << (r.report.ready() ? "READY      " : "NOT READY  ") << name << "  ("
-          << util::escape_for_terminal(r.path) << ")\n";
+          << util::escape_for_terminal(r.path) << ")"
+          << (r.report.cached ? "  unchanged since its last full verification" : "") << '\n';
       for (const Finding& f : r.report.findings) {
         print_finding_human(out, f, 2);
       }
@@ -113,6 +118,16 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
     results.push_back(std::move(r));
   }
 
+  const std::string state_dir = !options.state_dir.empty()           ? options.state_dir
+                                : !settings.config.state_dir.empty() ? settings.config.state_dir
+                                                                     : default_state_dir();
+  std::vector<std::string> warnings;
+  StateCache cache = StateCache::open(state_dir, warnings);
+  for (const std::string& w : warnings) {
+    std::cerr << "webseed-agent: warning: " << w << '\n';
+  }
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+
   Progress progress("checking", total);
   std::uint64_t done_before = 0;
   VerifyOptions verify;
@@ -126,9 +141,20 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
     const Torrent& t = *r.torrent;
     MirrorEntry entry(*resolver, settings.root, settings.config.symlinks_dir, t);
     verify.progress = [&](std::uint64_t done) { progress.update(done_before + done); };
+    const std::string key = t.info_hash_v2 ? hex(*t.info_hash_v2) : hex(*t.info_hash_v1);
+    const FreshCheck fresh = [&](const Identities& ids) {
+      return !options.full && cache.is_fresh(key, ids, now, settings.config.rescan_after_s);
+    };
     r.report = check_payload(
         *resolver, t, [&](const TorrentFile& f) { return entry.locate(f); },
-        [&](const TorrentFile& f) { return entry.display(f); }, verify);
+        [&](const TorrentFile& f) { return entry.display(f); }, verify, fresh);
+    if (!r.report.cached) {
+      if (r.report.ready()) {
+        cache.record(key, r.report.identities, now);
+      } else {
+        cache.forget(key);
+      }
+    }
     for (Finding& f : entry.unexpected_files()) {
       r.report.findings.push_back(std::move(f));
     }

@@ -16,6 +16,8 @@ struct CheckOptions {
   std::vector<std::string> torrents; // overrides the config's `torrents` when not empty
   unsigned jobs = 0;                 // 0 = one per core
   bool json = false;
+  bool full = false;     // ignore the verification cache (still record the results)
+  std::string state_dir; // overrides state_dir; "" = config, else the default
 };
 
 // Returns ExitCode::ok when every torrent is ready, ExitCode::findings otherwise. Throws

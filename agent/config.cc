@@ -39,7 +39,7 @@ public:
     }
     expect_map(doc, "the top level");
     const auto seen = check_keys(
-        doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size"});
+        doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify"});
     require(doc, seen, "", "mirror");
     for (const auto& [key, value] : seen) {
       m_key_mark = value.first;
@@ -56,6 +56,8 @@ public:
         config.state_dir = absolute_path(value.second, key);
       } else if (key == "torrent_max_size") {
         config.torrent_max_size = positive_integer(value.second, key);
+      } else if (key == "verify") {
+        parse_verify(value.second, config);
       }
     }
     return config;
@@ -167,6 +169,46 @@ private:
       out.push_back(absolute_path(item, key + "[]"));
     }
     return out;
+  }
+
+  void parse_verify(const YAML::Node& node, Config& config)
+  {
+    if (node.IsNull()) {
+      return;
+    }
+    expect_map(node, "'verify'");
+    const auto seen = check_keys(node, "verify", {"rescan_after"});
+    for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
+      if (key == "rescan_after") {
+        config.rescan_after_s = duration(value.second, "verify.rescan_after");
+      }
+    }
+  }
+
+  // "3600", "90s", "30m", "12h", "7d": seconds.
+  std::int64_t duration(const YAML::Node& node, const std::string& key) const
+  {
+    const std::string value = string_value(node, key);
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    const std::string_view unit(end, static_cast<std::size_t>(value.data() + value.size() - end));
+    std::int64_t scale = 0;
+    if (unit.empty() || unit == "s") {
+      scale = 1;
+    } else if (unit == "m") {
+      scale = 60;
+    } else if (unit == "h") {
+      scale = 3600;
+    } else if (unit == "d") {
+      scale = 86400;
+    }
+    if (ec != std::errc() || n <= 0 || scale == 0 || n > INT64_MAX / scale) {
+      throw ConfigError{where(node.Mark()) + "'" + key +
+                        "' must be a positive duration like 3600, 90s, 30m, 12h or 7d, not '" +
+                        value + "'"};
+    }
+    return n * scale;
   }
 
   void parse_mirror(const YAML::Node& node, MirrorConfig& mirror)

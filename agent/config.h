@@ -28,6 +28,7 @@ struct Config {
   std::vector<std::string> torrents;           // .torrent files or directories; absolute
   std::string state_dir;                       // absolute; "" = the built-in default
   std::uint64_t torrent_max_size = 256u << 20; // bytes: larger .torrent files are refused
+  std::int64_t rescan_after_s = 7 * 24 * 3600; // verify.rescan_after: re-hash anyway after this
 };
 
 // Parses configuration text. `source` names the text in error messages.

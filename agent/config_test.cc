@@ -47,6 +47,11 @@ TEST_CASE("defaults apply to optional keys", "[config]")
   CHECK(c->torrents.empty());
   CHECK(c->mirror.base_url.empty());
   CHECK(c->torrent_max_size == 256u << 20);
+  CHECK(c->rescan_after_s == 7 * 24 * 3600);
+  auto hours = agent::parse_config("mirror: {name: m, root: /srv/m}\nverify: {rescan_after: 12h}\n",
+                                   "agent.yaml");
+  REQUIRE(hours);
+  CHECK(hours->rescan_after_s == 12 * 3600);
   auto sized = agent::parse_config("mirror: {name: m, root: /srv/m}\ntorrent_max_size: 1048576\n",
                                    "agent.yaml");
   REQUIRE(sized);
@@ -59,7 +64,7 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
         "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n") ==
         "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, state_dir, symlinks_dir, "
-        "torrent_max_size, torrents)");
+        "torrent_max_size, torrents, verify)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n") ==
         "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents:\n  - relative/dir\n") ==
@@ -78,6 +83,11 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
         "agent.yaml:2:1: duplicate key 'mirror'");
   CHECK(error_of("mirror: {name: m, root: /srv}\ntorrent_max_size: 10MB\n") ==
         "agent.yaml:2:19: 'torrent_max_size' must be a positive whole number, not '10MB'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nverify:\n  rescan_after: 7 days\n") ==
+        "agent.yaml:3:17: 'verify.rescan_after' must be a positive duration like 3600, 90s, "
+        "30m, 12h or 7d, not '7 days'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nverify:\n  rescan: 1d\n") ==
+        "agent.yaml:3:3: unknown key 'verify.rescan' (known here: rescan_after)");
   CHECK(error_of("- a\n- b\n") ==
         "agent.yaml:1:1: the top level must be a mapping of keys to values");
   CHECK(error_of("") == "agent.yaml:1:1: missing required key 'mirror'");

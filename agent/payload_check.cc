@@ -45,7 +45,8 @@ std::string piece_list(const std::vector<std::uint64_t>& pieces)
 }
 
 PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, const Locator& locate,
-                            const DisplayPath& display, const VerifyOptions& options)
+                            const DisplayPath& display, const VerifyOptions& options,
+                            const FreshCheck& fresh)
 {
   PayloadReport report;
   std::vector<util::Fd> owned(torrent.files.size());
@@ -83,6 +84,12 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, co
     }
     fds[i] = fd->get();
     owned[i] = std::move(*fd);
+    report.identities.emplace_back(i, FileIdentity::of(located.file->st));
+  }
+  if (fresh && !has_error(report.findings) && fresh(report.identities)) {
+    report.cached = true;
+    sort_findings(report.findings);
+    return report;
   }
 
   const VerifyOutcome outcome = verify_payload(torrent, fds, options);

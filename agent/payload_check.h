@@ -7,6 +7,7 @@
 #include "findings.h"
 #include "payload_verify.h"
 #include "safe_resolve.h"
+#include "state_cache.h"
 #include "torrent.h"
 
 #include <cstdint>
@@ -28,9 +29,18 @@ using Locator = std::function<LocatedFile(const TorrentFile&)>;
 // The path shown in findings for a torrent file.
 using DisplayPath = std::function<std::string(const TorrentFile&)>;
 
+// Identities of the payload files that were located and opened, by torrent file index.
+using Identities = std::vector<std::pair<std::size_t, FileIdentity>>;
+
+// Consulted after every file is located, sized and opened without an error: true when the
+// payload is unchanged since a complete verification, so hashing can be skipped.
+using FreshCheck = std::function<bool(const Identities&)>;
+
 struct PayloadReport {
   std::vector<Finding> findings; // sorted: errors first
   std::uint64_t bytes_verified = 0;
+  bool cached = false;   // hashing skipped: unchanged since a complete verification
+  Identities identities; // the files that were opened (to record a verification)
   bool ready() const { return !has_error(findings); }
 };
 
@@ -38,7 +48,8 @@ struct PayloadReport {
 // size differs; opens the rest (Resolver::open_file, never blocking) and verifies them;
 // hash-mismatch per file with the failed pieces and the byte ranges they cover.
 PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, const Locator& locate,
-                            const DisplayPath& display, const VerifyOptions& options);
+                            const DisplayPath& display, const VerifyOptions& options,
+                            const FreshCheck& fresh = {});
 
 // "3, 7-9, 12" for sorted piece indices.
 std::string piece_list(const std::vector<std::uint64_t>& pieces);

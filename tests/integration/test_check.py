@@ -13,7 +13,9 @@ from fixtures import torrents as T
 SYMLINKS = mirror.SYMLINKS_DIR
 
 
-class CheckTest(harness.TreeTestCase):
+class MirrorWithTorrents(harness.TreeTestCase):
+    """An upstream, torrents of its entries, and helpers to mirror it and run check."""
+
     def setUp(self):
         super().setUp()
         self.upstream = self.tmp / "upstream"
@@ -37,7 +39,7 @@ class CheckTest(harness.TreeTestCase):
 
     def check(self, root, *extra):
         result = harness.run_agent("check", "--root", root, "--torrents", self.tdir, "--json",
-                                   *extra)
+                                   "--state-dir", self.tmp / "state", *extra)
         self.assertIn(result.returncode, (0, 1), str(result))
         doc = result.json()
         self.assertEqual(doc["version"], 1)
@@ -57,6 +59,8 @@ class CheckTest(harness.TreeTestCase):
                 per.setdefault(f["path"].removeprefix(SYMLINKS + "/"), []).append(f["code"])
         return out
 
+
+class CheckTest(MirrorWithTorrents):
     def test_clean_mirror_is_ready(self):
         result, doc = self.check(self.mirror("-a"))
         self.assertEqual(result.returncode, 0, str(result))
@@ -125,24 +129,87 @@ class CheckTest(harness.TreeTestCase):
 
     def test_human_output_and_usage_errors(self):
         root = self.mirror("-a", "--exclude", "releases/amd64/")
-        result = harness.run_agent("check", "--root", root, "--torrents", self.tdir)
+        result = harness.run_agent("check", "--root", root, "--torrents", self.tdir,
+                                   "--state-dir", self.tmp / "state")
         self.assertEqual(result.returncode, 1)
         self.assertIn("NOT READY  livecd-amd64-2007.0", result.out)
         self.assertIn("dangling", result.out)
         self.assertIn(f"of {len(self.names)} torrents ready", result.out)
-        none = harness.run_agent("check", "--root", root)
+        none = harness.run_agent("check", "--root", root, "--state-dir", self.tmp / "state")
         self.assertEqual(none.returncode, 2)
         self.assertIn("no torrents to check", none.err)
-        missing = harness.run_agent("check", "--root", root, "--torrents", self.tmp / "nope")
+        missing = harness.run_agent("check", "--root", root, "--torrents", self.tmp / "nope",
+                                    "--state-dir", self.tmp / "state")
         self.assertEqual(missing.returncode, 2)
 
     def test_config_supplies_root_and_torrents(self):
         root = self.mirror("-a")
         config = self.tmp / "agent.yaml"
-        config.write_text(f"mirror: {{name: m, root: {root}}}\ntorrents:\n  - {self.tdir}\n")
+        config.write_text(f"mirror: {{name: m, root: {root}}}\ntorrents:\n  - {self.tdir}\n"
+                          f"state_dir: {self.tmp / 'state'}\n")
         result = harness.run_agent("--config", config, "check", "--json", "--jobs", "1")
         self.assertEqual(result.returncode, 0, str(result))
         self.assertTrue(result.json()["ready"])
+
+
+class CacheTest(MirrorWithTorrents):
+    """The verification cache: unchanged payloads are not re-read; any change is noticed."""
+
+    def bytes_and_cached(self, doc):
+        return sum(t["bytes"] for t in doc["torrents"]), [t["cached"] for t in doc["torrents"]]
+
+    def test_unchanged_mirror_is_not_reread(self):
+        root = self.mirror("-a")
+        _, first = self.check(root)
+        self.assertGreater(self.bytes_and_cached(first)[0], 0)
+        _, second = self.check(root)
+        self.assertEqual(self.bytes_and_cached(second), (0, [True] * len(self.names)))
+        self.assertTrue(second["ready"])
+        _, full = self.check(root, "--full")
+        self.assertEqual(self.bytes_and_cached(full)[0], self.bytes_and_cached(first)[0])
+
+    def test_change_in_place_with_mtime_put_back_is_reverified(self):
+        root = self.mirror("-a")
+        self.check(root)
+        stage3 = root / "releases/x86/2007.0/stages/stage3-x86-2007.0.tar.bz2"
+        before = os.stat(stage3)
+        with open(stage3, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 1]))
+        os.utime(stage3, ns=(before.st_atime_ns, before.st_mtime_ns))
+        self.assertEqual(os.stat(stage3).st_mtime_ns, before.st_mtime_ns)
+        _, doc = self.check(root)
+        self.assertEqual(self.codes(doc)["stage3-x86-2007.0"],
+                         {"stage3-x86-2007.0/stage3-x86-2007.0.tar.bz2": ["hash-mismatch"]})
+        # A failure is never cached: the next run says the same.
+        _, again = self.check(root)
+        self.assertEqual(self.codes(again), self.codes(doc))
+
+    def test_corrupt_database_is_rebuilt_with_a_warning(self):
+        root = self.mirror("-a")
+        self.check(root)
+        (self.tmp / "state" / "state.sqlite").write_bytes(b"not a database at all" * 100)
+        for name in ("state.sqlite-wal", "state.sqlite-shm"):
+            (self.tmp / "state" / name).unlink(missing_ok=True)
+        result, doc = self.check(root)
+        self.assertIn("rebuilt", result.err)
+        self.assertTrue(doc["ready"])
+        self.assertGreater(self.bytes_and_cached(doc)[0], 0)
+        _, cached = self.check(root)
+        self.assertEqual(self.bytes_and_cached(cached)[0], 0)
+
+    def test_rescan_after_rehashes_anyway(self):
+        import time
+        root = self.mirror("-a")
+        config = self.tmp / "agent.yaml"
+        config.write_text(f"mirror: {{name: m, root: {root}}}\ntorrents:\n  - {self.tdir}\n"
+                          f"state_dir: {self.tmp / 'state'}\nverify:\n  rescan_after: 1s\n")
+        run = lambda: harness.run_agent("--config", config, "check", "--json").json()
+        self.assertGreater(self.bytes_and_cached(run())[0], 0)
+        time.sleep(1.1)
+        self.assertGreater(self.bytes_and_cached(run())[0], 0)
 
 
 if __name__ == "__main__":

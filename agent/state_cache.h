@@ -1,0 +1,73 @@
+// state_cache.h: the verification cache that makes `check` incremental (SQLite, in
+// state_dir/state.sqlite).
+//
+// For every torrent (by info-hash) that verified completely, it records each payload file's
+// identity: device, inode, size, mtime and ctime in nanoseconds. A later run skips hashing
+// that torrent only if every file still has exactly that identity and the verification is
+// younger than rescan_after. ctime cannot be set from user space, so a file rewritten in place
+// with its mtime put back is still noticed. Only successes are cached: a failure is always
+// re-checked, and a broken cache costs time, never a wrong verdict.
+//
+// A missing, locked or corrupt database is moved aside and rebuilt with a warning; if even
+// that fails the cache is disabled for the run (with a warning) and everything is hashed.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace agent {
+
+struct FileIdentity {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+
+  static FileIdentity of(const struct stat& st);
+  bool operator==(const FileIdentity&) const = default;
+};
+
+class StateCache {
+public:
+  // Opens (creating state_dir with mode 0700 and the database as needed). Never throws for
+  // a bad database: `warnings` receives what happened and the cache may come back disabled.
+  static StateCache open(const std::string& state_dir, std::vector<std::string>& warnings);
+  // A cache that remembers nothing (--full, or no usable state dir).
+  static StateCache disabled();
+
+  StateCache(StateCache&&) noexcept;
+  StateCache& operator=(StateCache&&) noexcept;
+  ~StateCache();
+
+  bool enabled() const { return m_db != nullptr; }
+
+  // True when torrent `info_hash` verified completely with exactly these files (index ->
+  // identity; the same indices as recorded) less than `max_age_s` seconds before `now`.
+  bool is_fresh(const std::string& info_hash,
+                const std::vector<std::pair<std::size_t, FileIdentity>>& files, std::int64_t now,
+                std::int64_t max_age_s);
+
+  // Records a complete, successful verification (replacing what was there).
+  void record(const std::string& info_hash,
+              const std::vector<std::pair<std::size_t, FileIdentity>>& files, std::int64_t now);
+
+  // Forgets a torrent (after a failed verification).
+  void forget(const std::string& info_hash);
+
+private:
+  explicit StateCache(sqlite3* db) : m_db(db) {}
+  sqlite3* m_db = nullptr;
+};
+
+// The default state dir: /var/lib/webseed-agent for root, else $XDG_STATE_HOME/webseed-agent
+// (default ~/.local/state/webseed-agent).
+std::string default_state_dir();
+
+} // namespace agent
