@@ -6,11 +6,15 @@ import json
 import os
 import unittest
 
+import jsonschema  # Debian python3-jsonschema
+
 import harness
 from fixtures import mirror
 from fixtures import torrents as T
 
 SYMLINKS = mirror.SYMLINKS_DIR
+SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((harness.REPO / "docs" / "check.schema.json").read_text()))
 
 
 class MirrorWithTorrents(harness.TreeTestCase):
@@ -42,6 +46,8 @@ class MirrorWithTorrents(harness.TreeTestCase):
                                    "--state-dir", self.tmp / "state", *extra)
         self.assertIn(result.returncode, (0, 1), str(result))
         doc = result.json()
+        problems = [f"{list(e.absolute_path)}: {e.message}" for e in SCHEMA.iter_errors(doc)]
+        self.assertEqual(problems, [], "docs/check.schema.json")
         self.assertEqual(doc["version"], 1)
         self.assertEqual(doc["ready"], result.returncode == 0, str(result))
         self.assertEqual(doc["ready"], all(t["ready"] for t in doc["torrents"]))
