@@ -39,6 +39,14 @@ void add_root_options(CLI::App& cmd, Overrides& overrides, std::string& root,
       ->each([&](const std::string& v) { overrides.symlinks_dir = v; });
 }
 
+// --jobs N for the commands that hash.
+void add_jobs_option(CLI::App& cmd, unsigned& jobs)
+{
+  cmd.add_option("--jobs", jobs, "hashing threads (default: one per core)")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 256u));
+}
+
 } // namespace
 
 int run_cli(int argc, char** argv)
@@ -110,9 +118,7 @@ int run_cli(int argc, char** argv)
                    ".torrent file or directory scanned for *.torrent (repeatable; overrides "
                    "the config's torrents)")
       ->type_name("PATH");
-  check->add_option("--jobs", check_options.jobs, "hashing threads (default: one per core)")
-      ->type_name("N")
-      ->check(CLI::Range(1u, 256u));
+  add_jobs_option(*check, check_options.jobs);
   check->add_flag("--json", check_options.json, "print one JSON document (docs/check.md)");
   check
       ->add_option("--state-dir", check_options.state_dir,
@@ -133,9 +139,7 @@ int run_cli(int argc, char** argv)
                    "the torrent's directory (multi-file) or file (single-file); default: the "
                    "torrent's name next to the .torrent file")
       ->type_name("PATH");
-  verify->add_option("--jobs", verify_options.jobs, "hashing threads (default: one per core)")
-      ->type_name("N")
-      ->check(CLI::Range(1u, 256u));
+  add_jobs_option(*verify, verify_options.jobs);
   verify->add_flag("--json", verify_options.json, "print one JSON document (docs/verify.md)");
   verify->footer(k_exit_codes);
 
