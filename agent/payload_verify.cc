@@ -85,6 +85,7 @@ public:
     for (std::thread& w : workers) {
       w.join();
     }
+    finish_drop();
     if (m_error) {
       std::rethrow_exception(m_error);
     }
@@ -213,7 +214,6 @@ private:
           }
           data = std::string_view(buffer.data(), want);
           m_bytes.fetch_add(want);
-          drop_cache(fd_of(s.file), s.file_offset + done, want);
         }
         if (unit.v1_piece != UINT64_MAX) {
           sha1.update(data);
@@ -230,6 +230,9 @@ private:
       }
       if (v2 && read_ok) {
         record_v2_piece(s, leaves);
+      }
+      if (!f.pad) {
+        drop_behind(s);
       }
       if (!read_ok) {
         break;
@@ -266,11 +269,36 @@ private:
     return got;
   }
 
-  void drop_cache(int fd, std::uint64_t offset, std::uint64_t length) const
+  // Drops a hashed segment from the page cache. The kernel only drops folios lying wholly
+  // inside the range, and ext4 caches files in large folios, so the range is widened back to
+  // the 2 MiB boundary before it (bytes already hashed) and cut at the one before its end
+  // (read-ahead beyond it stays for the next piece); a file's end goes with its last
+  // segment, and every file once more as a whole after the run (finish_drop).
+  void drop_behind(const Segment& s) const
   {
-    if (m_options.drop_page_cache) {
-      ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(length),
+    constexpr std::uint64_t k_align = 2u << 20;
+    if (!m_options.drop_page_cache) {
+      return;
+    }
+    const std::uint64_t begin = s.file_offset / k_align * k_align;
+    const std::uint64_t end_of_file = m_t.files[s.file].length;
+    const std::uint64_t seg_end = s.file_offset + s.length;
+    const std::uint64_t end = seg_end >= end_of_file ? end_of_file : seg_end / k_align * k_align;
+    if (end > begin) {
+      ::posix_fadvise(fd_of(s.file), static_cast<off_t>(begin), static_cast<off_t>(end - begin),
                       POSIX_FADV_DONTNEED);
+    }
+  }
+
+  void finish_drop() const
+  {
+    if (!m_options.drop_page_cache) {
+      return;
+    }
+    for (std::size_t i = 0; i < m_t.files.size(); ++i) {
+      if (fd_of(i) >= 0) {
+        ::posix_fadvise(fd_of(i), 0, 0, POSIX_FADV_DONTNEED);
+      }
     }
   }
 
