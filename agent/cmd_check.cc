@@ -15,7 +15,6 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
-#include <thread>
 
 namespace agent {
 
@@ -36,11 +35,7 @@ util::Json result_json(const TorrentResult& r)
   } else {
     j["name"] = nullptr;
   }
-  const auto* t = r.torrent ? &*r.torrent : nullptr;
-  j["info_hash_v1"] =
-      t && t->info_hash_v1 ? util::Json(hex(*t->info_hash_v1)) : util::Json(nullptr);
-  j["info_hash_v2"] =
-      t && t->info_hash_v2 ? util::Json(hex(*t->info_hash_v2)) : util::Json(nullptr);
+  put_info_hashes(j, r.torrent ? &*r.torrent : nullptr);
   j["ready"] = r.report.ready();
   j["bytes"] = r.report.bytes_verified;
   j["cached"] = r.report.cached;
@@ -131,8 +126,7 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
   Progress progress("checking", total);
   std::uint64_t done_before = 0;
   VerifyOptions verify;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  verify.jobs = options.jobs == 0 ? cores : options.jobs;
+  verify.jobs = options.jobs;
   const auto start = std::chrono::steady_clock::now();
   for (TorrentResult& r : results) {
     if (!r.torrent) {

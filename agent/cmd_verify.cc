@@ -14,17 +14,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 namespace agent {
 
 namespace {
-
-unsigned default_jobs()
-{
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
 
 std::string default_content(const std::string& torrent_path, const Torrent& t)
 {
@@ -115,7 +108,7 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
   };
   Progress progress("verifying " + t.name, t.total_size);
   VerifyOptions verify_options;
-  verify_options.jobs = options.jobs == 0 ? default_jobs() : options.jobs;
+  verify_options.jobs = options.jobs;
   verify_options.progress = [&](std::uint64_t done) { progress.update(done); };
   const auto start = std::chrono::steady_clock::now();
   const PayloadReport report = check_payload(*resolver, t, locate, rel, verify_options);
@@ -129,8 +122,7 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
     util::put_bytes(j, "torrent", options.torrent);
     util::put_bytes(j, "content", content);
     util::put_bytes(j, "name", t.name);
-    j["info_hash_v1"] = t.info_hash_v1 ? util::Json(hex(*t.info_hash_v1)) : util::Json(nullptr);
-    j["info_hash_v2"] = t.info_hash_v2 ? util::Json(hex(*t.info_hash_v2)) : util::Json(nullptr);
+    put_info_hashes(j, &t);
     j["ready"] = report.ready();
     j["bytes"] = report.bytes_verified;
     j["findings"] = util::Json::array();

@@ -12,7 +12,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -60,7 +59,8 @@ public:
 
   VerifyOutcome run()
   {
-    const unsigned jobs = std::max(1u, m_options.jobs);
+    const unsigned jobs =
+        m_options.jobs > 0 ? m_options.jobs : std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::thread> workers;
     unsigned running = jobs;
     std::condition_variable done;

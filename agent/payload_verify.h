@@ -23,7 +23,7 @@
 namespace agent {
 
 struct VerifyOptions {
-  unsigned jobs = 1;           // hashing threads (>= 1)
+  unsigned jobs = 0;           // hashing threads; 0 = one per core
   bool drop_page_cache = true; // POSIX_FADV_DONTNEED after each range is hashed
   // Called from the calling thread about every 100 ms with the bytes hashed so far.
   std::function<void(std::uint64_t bytes_done)> progress;

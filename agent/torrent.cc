@@ -13,7 +13,6 @@ namespace agent {
 
 namespace {
 
-constexpr std::uint64_t k_v2_block = k_v2_block_size;
 constexpr std::uint64_t k_max_piece_length = std::uint64_t{1} << 30; // 1 GiB
 constexpr std::uint64_t k_max_total = std::uint64_t{1} << 62;
 
@@ -309,7 +308,7 @@ private:
   std::vector<TorrentFile> parse_v2_files()
   {
     const std::uint64_t pl = m_t.piece_length;
-    if (pl < k_v2_block || (pl & (pl - 1)) != 0) {
+    if (pl < k_v2_block_size || (pl & (pl - 1)) != 0) {
       invalid(*m_info.find("piece length"),
               "info.piece length " + std::to_string(pl) +
                   " must be a power of two of at least 16 KiB in a v2 torrent");

@@ -33,6 +33,14 @@ void put_optional_text(util::Json& j, const std::string& key, const std::string&
 
 } // namespace
 
+void put_info_hashes(util::Json& j, const Torrent* t)
+{
+  j["info_hash_v1"] =
+      t && t->info_hash_v1 ? util::Json(hex(*t->info_hash_v1)) : util::Json(nullptr);
+  j["info_hash_v2"] =
+      t && t->info_hash_v2 ? util::Json(hex(*t->info_hash_v2)) : util::Json(nullptr);
+}
+
 Finding torrent_finding(const std::string& path, const TorrentError& error)
 {
   if (error.code == TorrentErrc::unsafe_path) {
@@ -112,15 +120,13 @@ util::Json torrent_json(const std::string& path,
   j["ok"] = torrent.has_value();
   if (!torrent) {
     j["name"] = nullptr;
-    j["info_hash_v1"] = nullptr;
-    j["info_hash_v2"] = nullptr;
+    put_info_hashes(j, nullptr);
     j["findings"] = util::Json::array({finding_json(torrent_finding(path, torrent.error()))});
     return j;
   }
   const Torrent& t = *torrent;
   util::put_bytes(j, "name", t.name);
-  j["info_hash_v1"] = t.info_hash_v1 ? util::Json(hex(*t.info_hash_v1)) : util::Json(nullptr);
-  j["info_hash_v2"] = t.info_hash_v2 ? util::Json(hex(*t.info_hash_v2)) : util::Json(nullptr);
+  put_info_hashes(j, &t);
   j["meta_version"] = meta_version(t);
   j["multi_file"] = t.multi_file;
   j["piece_length"] = t.piece_length;

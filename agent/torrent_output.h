@@ -26,6 +26,9 @@ void print_torrent_human(std::ostream& out, const std::string& path,
                          const std::expected<Torrent, TorrentError>& torrent,
                          const UrlContext& urls);
 
+// Sets "info_hash_v1" and "info_hash_v2" (lowercase hex, or null; both null without a torrent).
+void put_info_hashes(util::Json& j, const Torrent* torrent);
+
 util::Json torrent_json(const std::string& path,
                         const std::expected<Torrent, TorrentError>& torrent,
                         const UrlContext& urls);
