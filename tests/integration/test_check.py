@@ -220,3 +220,28 @@ class CacheTest(MirrorWithTorrents):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CheckErrorPaths(MirrorWithTorrents):
+    """What a user hits when the set-up is wrong: never a wrong verdict, a clear message."""
+
+    def test_missing_mirror_root_is_a_usage_error(self):
+        result = harness.run_agent("check", "--root", self.tmp / "no-such-mirror", "--torrents",
+                                   self.tdir, "--state-dir", self.tmp / "state")
+        self.assertEqual(result.returncode, 2, str(result))
+        self.assertIn("mirror root", result.err)
+        self.assertIn("No such file or directory", result.err)
+
+    def test_unusable_state_dir_warns_and_hashes_everything(self):
+        root = self.mirror("-a")
+        blocker = self.tmp / "state-is-a-file"
+        blocker.write_text("not a directory")
+        for _ in range(2):
+            result = harness.run_agent("check", "--root", root, "--torrents", self.tdir,
+                                       "--json", "--state-dir", blocker)
+            self.assertEqual(result.returncode, 0, str(result))
+            self.assertIn("running without the cache", result.err)
+            doc = result.json()
+            self.assertTrue(doc["ready"])
+            self.assertFalse(any(t["cached"] for t in doc["torrents"]))
+            self.assertGreater(sum(t["bytes"] for t in doc["torrents"]), 0)
