@@ -127,6 +127,9 @@ int run_cli(int argc, char** argv)
       ->type_name("DIR");
   check->add_flag("--full", check_options.full,
                   "hash everything, ignoring the verification cache (results are still recorded)");
+  check->add_flag("--low-priority", check_options.low_priority,
+                  "run at the low CPU and I/O priority of the hook (verify.nice, default 10; "
+                  "verify.io_class, default idle)");
   check->footer(k_exit_codes);
 
   VerifyCommandOptions verify_options;

@@ -4,6 +4,7 @@
 #include "links_output.h"
 #include "mirror_entry.h"
 #include "payload_check.h"
+#include "priority.h"
 #include "progress.h"
 #include "state_cache.h"
 #include "torrent_discovery.h"
@@ -39,6 +40,7 @@ util::Json result_json(const TorrentResult& r)
   j["ready"] = r.report.ready();
   j["bytes"] = r.report.bytes_verified;
   j["cached"] = r.report.cached;
+  j["files_cached"] = r.report.files_cached;
   j["findings"] = util::Json::array();
   for (const Finding& f : r.report.findings) {
     j["findings"].push_back(finding_json(f));
@@ -63,7 +65,11 @@ void print_human(std::ostream& out, const std::string& root,
       out << '\n'
           << (r.report.ready() ? "READY      " : "NOT READY  ") << name << "  ("
           << util::escape_for_terminal(r.path) << ")"
-          << (r.report.cached ? "  unchanged since its last full verification" : "") << '\n';
+          << (r.report.cached ? "  unchanged since its last full verification" : "");
+      if (!r.report.cached && r.report.files_cached > 0) {
+        out << "  (" << r.report.files_cached << " unchanged files not re-read)";
+      }
+      out << '\n';
       for (const Finding& f : r.report.findings) {
         print_finding_human(out, f, 2);
       }
@@ -125,8 +131,13 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
 
   Progress progress("checking", total);
   std::uint64_t done_before = 0;
+  if (options.low_priority) {
+    if (auto lowered = lower_priority(settings.config.priority); !lowered) {
+      std::cerr << "webseed-agent: warning: " << lowered.error() << '\n';
+    }
+  }
   VerifyOptions verify;
-  verify.jobs = options.jobs;
+  verify.jobs = options.jobs > 0 ? options.jobs : settings.config.jobs;
   const auto start = std::chrono::steady_clock::now();
   for (TorrentResult& r : results) {
     if (!r.torrent) {
@@ -137,17 +148,15 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
     verify.progress = [&](std::uint64_t done) { progress.update(done_before + done); };
     const std::string key = t.info_hash_v2 ? hex(*t.info_hash_v2) : hex(*t.info_hash_v1);
     const FreshCheck fresh = [&](const Identities& ids) {
-      return !options.full && cache.is_fresh(key, ids, now, settings.config.rescan_after_s);
+      return options.full
+                 ? std::vector<bool>()
+                 : cache.fresh_files(key, ids, t.files.size(), now, settings.config.rescan_after_s);
     };
     r.report = check_payload(
         *resolver, t, [&](const TorrentFile& f) { return entry.locate(f); },
         [&](const TorrentFile& f) { return entry.display(f); }, verify, fresh);
     if (!r.report.cached) {
-      if (r.report.ready()) {
-        cache.record(key, r.report.identities, now);
-      } else {
-        cache.forget(key);
-      }
+      cache.update(key, r.report.verified, r.report.fresh, now);
     }
     for (Finding& f : entry.unexpected_files()) {
       r.report.findings.push_back(std::move(f));

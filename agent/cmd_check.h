@@ -14,10 +14,11 @@ namespace agent {
 
 struct CheckOptions {
   std::vector<std::string> torrents; // overrides the config's `torrents` when not empty
-  unsigned jobs = 0;                 // 0 = one per core
+  unsigned jobs = 0;                 // 0 = the config's verify.jobs (0 = one per core)
   bool json = false;
-  bool full = false;     // ignore the verification cache (still record the results)
-  std::string state_dir; // overrides state_dir; "" = config, else the default
+  bool full = false;         // ignore the verification cache (still record the results)
+  std::string state_dir;     // overrides state_dir; "" = config, else the default
+  bool low_priority = false; // lower CPU and I/O priority first (config verify.nice/io_class)
 };
 
 // Returns ExitCode::ok when every torrent is ready, ExitCode::findings otherwise. Throws

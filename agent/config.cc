@@ -145,6 +145,20 @@ private:
     return n;
   }
 
+  std::uint64_t bounded_integer(const YAML::Node& node, const std::string& key, std::uint64_t min,
+                                std::uint64_t max) const
+  {
+    const std::string value = string_value(node, key);
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n < min || n > max) {
+      throw ConfigError{where(node.Mark()) + "'" + key + "' must be a whole number from " +
+                        std::to_string(min) + " to " + std::to_string(max) + ", not '" + value +
+                        "'"};
+    }
+    return n;
+  }
+
   std::string absolute_path(const YAML::Node& node, const std::string& key) const
   {
     std::string value = string_value(node, key);
@@ -177,11 +191,22 @@ private:
       return;
     }
     expect_map(node, "'verify'");
-    const auto seen = check_keys(node, "verify", {"rescan_after"});
+    const auto seen = check_keys(node, "verify", {"rescan_after", "jobs", "nice", "io_class"});
     for (const auto& [key, value] : seen) {
       m_key_mark = value.first;
       if (key == "rescan_after") {
         config.rescan_after_s = duration(value.second, "verify.rescan_after");
+      } else if (key == "jobs") {
+        config.jobs = static_cast<unsigned>(bounded_integer(value.second, "verify.jobs", 0, 1024));
+      } else if (key == "nice") {
+        config.priority.nice =
+            static_cast<int>(bounded_integer(value.second, "verify.nice", 0, 19));
+      } else if (key == "io_class") {
+        auto io = parse_io_class(string_value(value.second, "verify.io_class"));
+        if (!io) {
+          throw ConfigError{where(value.second.Mark()) + "'verify.io_class' " + io.error()};
+        }
+        config.priority.io = *io;
       }
     }
   }

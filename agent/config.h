@@ -5,6 +5,8 @@
 // public interface: add keys, never rename or remove one.
 #pragma once
 
+#include "priority.h"
+
 #include <cstdint>
 #include <expected>
 #include <string>
@@ -29,6 +31,8 @@ struct Config {
   std::string state_dir;                       // absolute; "" = the built-in default
   std::uint64_t torrent_max_size = 256u << 20; // bytes: larger .torrent files are refused
   std::int64_t rescan_after_s = 7 * 24 * 3600; // verify.rescan_after: re-hash anyway after this
+  unsigned jobs = 0;                           // verify.jobs: hashing threads; 0 = one per core
+  Priority priority;                           // verify.nice, verify.io_class (run, --low-priority)
 };
 
 // Parses configuration text. `source` names the text in error messages.

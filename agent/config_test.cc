@@ -56,6 +56,16 @@ TEST_CASE("defaults apply to optional keys", "[config]")
                                    "agent.yaml");
   REQUIRE(sized);
   CHECK(sized->torrent_max_size == 1048576);
+  CHECK(c->jobs == 0);
+  CHECK(c->priority.nice == 10);
+  CHECK(c->priority.io == agent::IoClass::idle);
+  auto gentle = agent::parse_config(
+      "mirror: {name: m, root: /srv/m}\nverify: {jobs: 3, nice: 0, io_class: best-effort}\n",
+      "agent.yaml");
+  REQUIRE(gentle);
+  CHECK(gentle->jobs == 3);
+  CHECK(gentle->priority.nice == 0);
+  CHECK(gentle->priority.io == agent::IoClass::best_effort);
 }
 
 TEST_CASE("config errors name file:line:column and the key", "[config]")
@@ -87,7 +97,13 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
         "agent.yaml:3:17: 'verify.rescan_after' must be a positive duration like 3600, 90s, "
         "30m, 12h or 7d, not '7 days'");
   CHECK(error_of("mirror: {name: m, root: /srv}\nverify:\n  rescan: 1d\n") ==
-        "agent.yaml:3:3: unknown key 'verify.rescan' (known here: rescan_after)");
+        "agent.yaml:3:3: unknown key 'verify.rescan' (known here: io_class, jobs, nice, "
+        "rescan_after)");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nverify: {nice: 20}\n") ==
+        "agent.yaml:2:16: 'verify.nice' must be a whole number from 0 to 19, not '20'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nverify: {io_class: realtime}\n") ==
+        "agent.yaml:2:20: 'verify.io_class' must be idle, best-effort or unchanged, not "
+        "'realtime'");
   CHECK(error_of("- a\n- b\n") ==
         "agent.yaml:1:1: the top level must be a mapping of keys to values");
   CHECK(error_of("") == "agent.yaml:1:1: missing required key 'mirror'");

@@ -49,6 +49,7 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, co
                             const FreshCheck& fresh)
 {
   PayloadReport report;
+  Identities opened;
   std::vector<util::Fd> owned(torrent.files.size());
   std::vector<int> fds(torrent.files.size(), -1);
   for (std::size_t i = 0; i < torrent.files.size(); ++i) {
@@ -84,16 +85,25 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, co
     }
     fds[i] = fd->get();
     owned[i] = std::move(*fd);
-    report.identities.emplace_back(i, FileIdentity::of(located.file->st));
+    opened.emplace_back(i, FileIdentity::of(located.file->st));
   }
-  if (fresh && !has_error(report.findings) && fresh(report.identities)) {
+  report.fresh = fresh ? fresh(opened) : std::vector<bool>();
+  report.fresh.resize(torrent.files.size(), false);
+  report.files_cached =
+      static_cast<std::size_t>(std::count(report.fresh.begin(), report.fresh.end(), true));
+  if (!opened.empty() && report.files_cached == opened.size() && !has_error(report.findings)) {
     report.cached = true;
     sort_findings(report.findings);
     return report;
   }
 
-  const VerifyOutcome outcome = verify_payload(torrent, fds, options);
+  const VerifyOutcome outcome = verify_payload(torrent, fds, options, report.fresh);
   report.bytes_verified = outcome.bytes_hashed;
+  for (const auto& [i, identity] : opened) {
+    if (!report.fresh[i] && outcome.files[i].state == FileVerdict::State::ok) {
+      report.verified.emplace_back(i, identity);
+    }
+  }
   for (std::size_t i = 0; i < torrent.files.size(); ++i) {
     const TorrentFile& f = torrent.files[i];
     const FileVerdict& v = outcome.files[i];

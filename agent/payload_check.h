@@ -30,17 +30,19 @@ using Locator = std::function<LocatedFile(const TorrentFile&)>;
 using DisplayPath = std::function<std::string(const TorrentFile&)>;
 
 // Identities of the payload files that were located and opened, by torrent file index.
-using Identities = std::vector<std::pair<std::size_t, FileIdentity>>;
+using Identities = StateCache::Identities;
 
-// Consulted after every file is located, sized and opened without an error: true when the
-// payload is unchanged since a complete verification, so hashing can be skipped.
-using FreshCheck = std::function<bool(const Identities&)>;
+// Consulted once every file is located, sized and opened: one flag per torrent file, true for
+// a file unchanged since it was verified, so it need not be hashed again.
+using FreshCheck = std::function<std::vector<bool>(const Identities&)>;
 
 struct PayloadReport {
   std::vector<Finding> findings; // sorted: errors first
   std::uint64_t bytes_verified = 0;
-  bool cached = false;   // hashing skipped: unchanged since a complete verification
-  Identities identities; // the files that were opened (to record a verification)
+  bool cached = false;          // nothing hashed: every file unchanged since it was verified
+  std::size_t files_cached = 0; // files not hashed because they were unchanged
+  std::vector<bool> fresh;      // per torrent file: unchanged since verified (not hashed)
+  Identities verified;          // files hashed in this run and found good (to record)
   bool ready() const { return !has_error(findings); }
 };
 

@@ -37,8 +37,9 @@ struct Unit {
 
 class Engine {
 public:
-  Engine(const Torrent& t, const std::vector<int>& fds, const VerifyOptions& options)
-      : m_t(t), m_fds(fds), m_options(options), m_pl(t.piece_length)
+  Engine(const Torrent& t, const std::vector<int>& fds, const VerifyOptions& options,
+         const std::vector<bool>& known_good)
+      : m_t(t), m_fds(fds), m_options(options), m_known_good(known_good), m_pl(t.piece_length)
   {
     m_outcome.files.resize(t.files.size());
     m_v2_roots.resize(t.files.size());
@@ -47,10 +48,10 @@ public:
       FileVerdict& v = m_outcome.files[i];
       v.state = (f.pad || f.length == 0 || fd_of(i) >= 0) ? FileVerdict::State::ok
                                                           : FileVerdict::State::unverified;
-      if (t.has_v2 && f.pieces_root && fd_of(i) >= 0) {
+      if (t.has_v2 && f.pieces_root && fd_of(i) >= 0 && !good(i)) {
         m_v2_roots[i].resize(pieces_of(f.length));
       }
-      if (fd_of(i) >= 0) {
+      if (fd_of(i) >= 0 && !good(i)) {
         ::posix_fadvise(fd_of(i), 0, 0, POSIX_FADV_SEQUENTIAL);
       }
     }
@@ -96,6 +97,10 @@ public:
 
 private:
   int fd_of(std::size_t i) const { return i < m_fds.size() ? m_fds[i] : -1; }
+  bool good(std::size_t i) const
+  {
+    return i < m_known_good.size() && m_known_good[i] && fd_of(i) >= 0;
+  }
 
   std::uint64_t pieces_of(std::uint64_t length) const
   {
@@ -112,6 +117,14 @@ private:
             std::all_of(u.segments.begin(), u.segments.end(), [&](const Segment& s) {
               return m_t.files[s.file].pad || fd_of(s.file) >= 0;
             });
+        const bool all_good =
+            std::any_of(u.segments.begin(), u.segments.end(),
+                        [&](const Segment& s) { return !m_t.files[s.file].pad; }) &&
+            std::all_of(u.segments.begin(), u.segments.end(),
+                        [&](const Segment& s) { return m_t.files[s.file].pad || good(s.file); });
+        if (all_good) {
+          continue;
+        }
         if (readable) {
           m_units.push_back(std::move(u));
         } else {
@@ -122,7 +135,7 @@ private:
     }
     for (std::size_t i = 0; i < m_t.files.size(); ++i) {
       const TorrentFile& f = m_t.files[i];
-      if (f.length == 0 || fd_of(i) < 0) {
+      if (f.length == 0 || fd_of(i) < 0 || good(i)) {
         continue;
       }
       for (std::uint64_t j = 0; j < pieces_of(f.length); ++j) {
@@ -228,7 +241,7 @@ private:
         }
         done += want;
       }
-      if (v2 && read_ok) {
+      if (v2 && read_ok && !m_v2_roots[s.file].empty()) {
         record_v2_piece(s, leaves);
       }
       if (!f.pad) {
@@ -323,11 +336,20 @@ private:
   void finish()
   {
     std::sort(m_outcome.bad_v1_pieces.begin(), m_outcome.bad_v1_pieces.end());
-    // v1: a bad piece condemns every file it touches.
+    // v1: a bad piece condemns every file it touches that was not known to be good (a
+    // piece is only hashed when at least one of its files was not).
     for (const std::uint64_t p : m_outcome.bad_v1_pieces) {
       for (const Segment& s : segments_of_v1_piece(p)) {
-        if (!m_t.files[s.file].pad) {
+        if (!m_t.files[s.file].pad && !good(s.file)) {
           m_outcome.files[s.file].bad_pieces.push_back(p);
+        }
+      }
+    }
+    // A piece that could not be hashed (a neighbour is missing) leaves its files unverified.
+    for (const std::uint64_t p : m_skipped_v1) {
+      for (const Segment& s : segments_of_v1_piece(p)) {
+        if (!m_t.files[s.file].pad && !good(s.file)) {
+          m_outcome.files[s.file].state = FileVerdict::State::unverified;
         }
       }
     }
@@ -384,6 +406,7 @@ private:
   const Torrent& m_t;
   const std::vector<int>& m_fds;
   const VerifyOptions& m_options;
+  const std::vector<bool>& m_known_good;
   const std::uint64_t m_pl;
   std::vector<Unit> m_units;
   std::vector<std::uint64_t> m_skipped_v1;           // v1 pieces not hashed: a file is missing
@@ -406,9 +429,9 @@ bool VerifyOutcome::all_ok() const
 }
 
 VerifyOutcome verify_payload(const Torrent& torrent, const std::vector<int>& fds,
-                             const VerifyOptions& options)
+                             const VerifyOptions& options, const std::vector<bool>& known_good)
 {
-  return Engine(torrent, fds, options).run();
+  return Engine(torrent, fds, options, known_good).run();
 }
 
 } // namespace agent

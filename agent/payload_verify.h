@@ -11,6 +11,11 @@
 // The engine never opens anything: the caller passes descriptors it opened safely (see
 // Resolver::open_file). A file without a descriptor (missing, wrong size, unreadable) is not
 // read; the pieces that touch it are reported as unverified, not as mismatches.
+//
+// Incremental: files the caller already knows to be good (verified before, unchanged since)
+// are not hashed; only the v1 pieces touching another file are, reading the known-good
+// file's share of a piece that spans the boundary, and a mismatch in such a piece is blamed
+// on the files not known to be good.
 #pragma once
 
 #include "torrent.h"
@@ -30,6 +35,8 @@ struct VerifyOptions {
 };
 
 struct FileVerdict {
+  // ok: every piece touching it was hashed and matched (or it was known good); unverified:
+  // not hashed, or a piece touching it could not be hashed (a neighbour is missing).
   enum class State { ok, mismatch, unverified };
   State state = State::unverified;
   // Pieces that failed: v1 piece indices (global) for v1 and hybrid torrents, else the v2
@@ -46,9 +53,11 @@ struct VerifyOutcome {
 };
 
 // `fds[i]` is an open descriptor for torrent.files[i] whose size is files[i].length, or -1.
-// Pad files and empty files need none. Throws std::runtime_error only on internal failure
-// (e.g. OpenSSL); I/O errors make the affected pieces mismatches.
+// Pad files and empty files need none. `known_good[i]` (when given, one per file) marks a
+// file with a descriptor that needs no hashing. Throws std::runtime_error only on internal
+// failure (e.g. OpenSSL); I/O errors make the affected pieces mismatches.
 VerifyOutcome verify_payload(const Torrent& torrent, const std::vector<int>& fds,
-                             const VerifyOptions& options);
+                             const VerifyOptions& options,
+                             const std::vector<bool>& known_good = {});
 
 } // namespace agent

@@ -41,7 +41,8 @@ struct Fixture {
   }
 
   agent::VerifyOutcome verify(const std::vector<std::string>& on_disk, unsigned jobs = 2,
-                              const std::vector<bool>& present = {true, true, true})
+                              const std::vector<bool>& present = {true, true, true},
+                              const std::vector<bool>& known_good = {})
   {
     auto t = agent::parse_torrent(torrent_bytes(), "t.torrent");
     REQUIRE(t);
@@ -54,7 +55,7 @@ struct Fixture {
     }
     agent::VerifyOptions options;
     options.jobs = jobs;
-    return agent::verify_payload(*t, fds, options);
+    return agent::verify_payload(*t, fds, options, known_good);
   }
 };
 
@@ -90,9 +91,43 @@ TEST_CASE("a missing file is unverified and its shared pieces are not judged", "
   const auto out = f.verify(f.data, 2, {true, false, true});
   CHECK(out.files[1].state == State::unverified);
   CHECK(out.bad_v1_pieces.empty());
-  CHECK(out.files[2].state == State::ok);
+  // a and c share pieces 0 and 1 with b: they cannot be called good either.
+  CHECK(out.files[0].state == State::unverified);
+  CHECK(out.files[2].state == State::unverified);
   CHECK(out.bytes_hashed == 808); // only piece 2 could be read
   CHECK_FALSE(out.all_ok());
+}
+
+TEST_CASE("known-good files are not hashed; only pieces touching the others are", "[verify]")
+{
+  Fixture f;
+  SECTION("everything known good: nothing read")
+  {
+    const auto out = f.verify(f.data, 2, {true, true, true}, {true, true, true});
+    CHECK(out.all_ok());
+    CHECK(out.bytes_hashed == 0);
+  }
+  SECTION("c changed: pieces 1 and 2, reading b's share of piece 1")
+  {
+    auto disk = f.data;
+    disk[2][500] = 'X'; // in piece 2
+    const auto out = f.verify(disk, 2, {true, true, true}, {true, true, false});
+    CHECK(out.bytes_hashed == 4096 + 808);
+    CHECK(out.bad_v1_pieces == std::vector<std::uint64_t>{2});
+    CHECK(out.files[2].state == State::mismatch);
+    CHECK(out.files[0].state == State::ok);
+    CHECK(out.files[1].state == State::ok);
+  }
+  SECTION("a boundary piece fails: only the file not known good is blamed")
+  {
+    auto disk = f.data;
+    disk[2][0] = 'X'; // in piece 1, which b (known good) shares
+    const auto out = f.verify(disk, 1, {true, true, true}, {true, true, false});
+    CHECK(out.bad_v1_pieces == std::vector<std::uint64_t>{1});
+    CHECK(out.files[1].state == State::ok);
+    CHECK(out.files[2].state == State::mismatch);
+    CHECK(out.files[2].bad_pieces == std::vector<std::uint64_t>{1});
+  }
 }
 
 TEST_CASE("a file shorter than it claims fails its pieces instead of reading garbage", "[verify]")

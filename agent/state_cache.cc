@@ -167,22 +167,32 @@ StateCache::~StateCache()
   sqlite3_close(m_db);
 }
 
-bool StateCache::is_fresh(const std::string& info_hash,
-                          const std::vector<std::pair<std::size_t, FileIdentity>>& files,
-                          std::int64_t now, std::int64_t max_age_s)
+std::vector<bool> StateCache::fresh_files(const std::string& info_hash, const Identities& files,
+                                          std::size_t file_count, std::int64_t now,
+                                          std::int64_t max_age_s)
 {
+  std::vector<bool> fresh(file_count, false);
   if (!m_db || files.empty()) {
-    return false;
+    return fresh;
   }
   Statement q(m_db, "SELECT file_index, dev, ino, size, mtime_ns, ctime_ns, verified_at "
                     "FROM verified_file WHERE info_hash = ?1");
   if (!q) {
-    return false;
+    return fresh;
   }
   sqlite3_bind_text(q.get(), 1, info_hash.c_str(), -1, SQLITE_TRANSIENT);
-  std::size_t matched = 0;
+  std::vector<const FileIdentity*> current(file_count, nullptr);
+  for (const auto& [index, id] : files) {
+    if (index < file_count) {
+      current[index] = &id;
+    }
+  }
   while (sqlite3_step(q.get()) == SQLITE_ROW) {
-    const auto index = static_cast<std::size_t>(sqlite3_column_int64(q.get(), 0));
+    const sqlite3_int64 index = sqlite3_column_int64(q.get(), 0);
+    if (index < 0 || static_cast<std::uint64_t>(index) >= file_count ||
+        current[static_cast<std::size_t>(index)] == nullptr) {
+      continue;
+    }
     FileIdentity id;
     id.dev = static_cast<std::uint64_t>(sqlite3_column_int64(q.get(), 1));
     id.ino = static_cast<std::uint64_t>(sqlite3_column_int64(q.get(), 2));
@@ -190,38 +200,48 @@ bool StateCache::is_fresh(const std::string& info_hash,
     id.mtime_ns = sqlite3_column_int64(q.get(), 4);
     id.ctime_ns = sqlite3_column_int64(q.get(), 5);
     const std::int64_t at = sqlite3_column_int64(q.get(), 6);
-    if (now - at >= max_age_s || at > now) {
-      return false;
-    }
-    bool found = false;
-    for (const auto& [i, current] : files) {
-      if (i == index) {
-        if (!(current == id)) {
-          return false;
-        }
-        found = true;
-      }
-    }
-    if (!found) {
-      return false;
-    }
-    ++matched;
+    const auto i = static_cast<std::size_t>(index);
+    fresh[i] = at <= now && now - at < max_age_s && *current[i] == id;
   }
-  return matched == files.size();
+  return fresh;
 }
 
-void StateCache::record(const std::string& info_hash,
-                        const std::vector<std::pair<std::size_t, FileIdentity>>& files,
-                        std::int64_t now)
+void StateCache::update(const std::string& info_hash, const Identities& verified,
+                        const std::vector<bool>& keep, std::int64_t now)
 {
   if (!m_db) {
     return;
   }
   exec(m_db, "BEGIN IMMEDIATE");
-  forget(info_hash);
-  Statement ins(m_db, "INSERT INTO verified_file VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  bool ok = static_cast<bool>(ins);
-  for (const auto& [index, id] : files) {
+  bool ok = true;
+  {
+    // Forget what is neither kept nor re-verified (re-verified rows are replaced below).
+    Statement rows(m_db, "SELECT file_index FROM verified_file WHERE info_hash = ?1");
+    Statement del(m_db, "DELETE FROM verified_file WHERE info_hash = ?1 AND file_index = ?2");
+    ok = rows && del;
+    std::vector<sqlite3_int64> drop;
+    if (ok) {
+      sqlite3_bind_text(rows.get(), 1, info_hash.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(rows.get()) == SQLITE_ROW) {
+        const sqlite3_int64 index = sqlite3_column_int64(rows.get(), 0);
+        const bool kept = index >= 0 && static_cast<std::uint64_t>(index) < keep.size() &&
+                          keep[static_cast<std::size_t>(index)];
+        if (!kept) {
+          drop.push_back(index);
+        }
+      }
+    }
+    for (const sqlite3_int64 index : drop) {
+      sqlite3_reset(del.get());
+      sqlite3_bind_text(del.get(), 1, info_hash.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(del.get(), 2, index);
+      ok = ok && sqlite3_step(del.get()) == SQLITE_DONE;
+    }
+  }
+  Statement ins(m_db,
+                "INSERT OR REPLACE INTO verified_file VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  ok = ok && static_cast<bool>(ins);
+  for (const auto& [index, id] : verified) {
     if (!ok) {
       break;
     }
@@ -237,18 +257,6 @@ void StateCache::record(const std::string& info_hash,
     ok = sqlite3_step(ins.get()) == SQLITE_DONE;
   }
   exec(m_db, ok ? "COMMIT" : "ROLLBACK");
-}
-
-void StateCache::forget(const std::string& info_hash)
-{
-  if (!m_db) {
-    return;
-  }
-  Statement del(m_db, "DELETE FROM verified_file WHERE info_hash = ?1");
-  if (del) {
-    sqlite3_bind_text(del.get(), 1, info_hash.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_step(del.get());
-  }
 }
 
 } // namespace agent

@@ -1,12 +1,13 @@
 // state_cache.h: the verification cache that makes `check` incremental (SQLite, in
 // state_dir/state.sqlite).
 //
-// For every torrent (by info-hash) that verified completely, it records each payload file's
-// identity: device, inode, size, mtime and ctime in nanoseconds. A later run skips hashing
-// that torrent only if every file still has exactly that identity and the verification is
-// younger than rescan_after. ctime cannot be set from user space, so a file rewritten in place
-// with its mtime put back is still noticed. Only successes are cached: a failure is always
-// re-checked, and a broken cache costs time, never a wrong verdict.
+// Per torrent (by info-hash) and payload file, it records the identity of each file that
+// verified: device, inode, size, mtime and ctime in nanoseconds. A later run skips hashing a
+// file only if it still has exactly that identity and its verification is younger than
+// rescan_after; when every file of a torrent is so, the torrent is not read at all. ctime
+// cannot be set from user space, so a file rewritten in place with its mtime put back is
+// still noticed. Only successes are cached: a failure is always re-checked, and a broken
+// cache costs time, never a wrong verdict.
 //
 // A missing, locked or corrupt database is moved aside and rebuilt with a warning; if even
 // that fails the cache is disabled for the run (with a warning) and everything is hashed.
@@ -48,18 +49,18 @@ public:
 
   bool enabled() const { return m_db != nullptr; }
 
-  // True when torrent `info_hash` verified completely with exactly these files (index ->
-  // identity; the same indices as recorded) less than `max_age_s` seconds before `now`.
-  bool is_fresh(const std::string& info_hash,
-                const std::vector<std::pair<std::size_t, FileIdentity>>& files, std::int64_t now,
-                std::int64_t max_age_s);
+  using Identities = std::vector<std::pair<std::size_t, FileIdentity>>;
 
-  // Records a complete, successful verification (replacing what was there).
-  void record(const std::string& info_hash,
-              const std::vector<std::pair<std::size_t, FileIdentity>>& files, std::int64_t now);
+  // One flag per file of a torrent with `file_count` files: true for each of `files`
+  // (index -> current identity) that verified for torrent `info_hash` with exactly this
+  // identity less than `max_age_s` seconds before `now`.
+  std::vector<bool> fresh_files(const std::string& info_hash, const Identities& files,
+                                std::size_t file_count, std::int64_t now, std::int64_t max_age_s);
 
-  // Forgets a torrent (after a failed verification).
-  void forget(const std::string& info_hash);
+  // After a verification: records `verified` (files hashed now and found good) and forgets
+  // every other file of the torrent except those flagged in `keep` (still fresh).
+  void update(const std::string& info_hash, const Identities& verified,
+              const std::vector<bool>& keep, std::int64_t now);
 
 private:
   explicit StateCache(sqlite3* db) : m_db(db) {}

@@ -193,6 +193,60 @@ class CacheTest(MirrorWithTorrents):
         _, again = self.check(root)
         self.assertEqual(self.codes(again), self.codes(doc))
 
+    def test_only_changed_files_are_reread(self):
+        root = self.mirror("-a")
+        self.check(root)
+        iso = root / "releases/amd64/2007.0/livecd/livecd-amd64-installer-2007.0.iso"
+        digests = root / "releases/x86/2007.0/stages/stage3-x86-2007.0.tar.bz2.DIGESTS"
+        for path in (iso, digests):
+            os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 1_000_000_000))
+        _, doc = self.check(root)
+        self.assertTrue(doc["ready"])
+        by_name = {t["name"]: t for t in doc["torrents"]}
+        livecd, stage3 = by_name["livecd-amd64-2007.0"], by_name["stage3-x86-2007.0"]
+        # Hybrid: pieces are file-aligned, so exactly the touched file is read.
+        self.assertEqual((livecd["bytes"], livecd["files_cached"], livecd["cached"]),
+                         (iso.stat().st_size, 2, False))
+        # v1, 32 KiB pieces: DIGESTS (4113 bytes) follows the 70001-byte tarball, so its one
+        # piece also holds the tarball's last 4465 bytes; the rest of the tarball is not read.
+        self.assertEqual((stage3["bytes"], stage3["files_cached"], stage3["cached"]),
+                         (70001 - 65536 + digests.stat().st_size, 1, False))
+        for name, t in by_name.items():
+            if name not in ("livecd-amd64-2007.0", "stage3-x86-2007.0"):
+                self.assertEqual((t["bytes"], t["cached"]), (0, True), name)
+        _, again = self.check(root)
+        self.assertEqual(self.bytes_and_cached(again), (0, [True] * len(self.names)))
+
+    def test_shared_piece_mismatch_is_blamed_on_the_changed_file(self):
+        root = self.mirror("-a")
+        self.check(root)
+        tarball = root / "releases/x86/2007.0/stages/stage3-x86-2007.0.tar.bz2"
+        with open(tarball, "r+b") as f:  # the last piece, which DIGESTS shares
+            f.seek(70000)
+            byte = f.read(1)
+            f.seek(70000)
+            f.write(bytes([byte[0] ^ 1]))
+        entry = "stage3-x86-2007.0/"
+        _, doc = self.check(root)
+        self.assertEqual(self.codes(doc)["stage3-x86-2007.0"],
+                         {entry + "stage3-x86-2007.0.tar.bz2": ["hash-mismatch"]})
+        # Without the cache nothing says which of the two changed: both are named.
+        _, full = self.check(root, "--full")
+        self.assertEqual(self.codes(full)["stage3-x86-2007.0"],
+                         {entry + "stage3-x86-2007.0.tar.bz2": ["hash-mismatch"],
+                          entry + "stage3-x86-2007.0.tar.bz2.DIGESTS": ["hash-mismatch"]})
+
+    def test_low_priority_and_jobs_from_the_config(self):
+        root = self.mirror("-a")
+        config = self.tmp / "agent.yaml"
+        config.write_text(f"mirror: {{name: m, root: {root}}}\ntorrents:\n  - {self.tdir}\n"
+                          f"state_dir: {self.tmp / 'state'}\n"
+                          "verify: {jobs: 1, nice: 19, io_class: idle}\n")
+        result = harness.run_agent("--config", config, "check", "--low-priority", "--full")
+        self.assertEqual(result.returncode, 0, str(result))
+        self.assertNotIn("warning", result.err)
+        self.assertIn("READY: 4 of 4 torrents ready", result.out)
+
     def test_corrupt_database_is_rebuilt_with_a_warning(self):
         root = self.mirror("-a")
         self.check(root)
@@ -218,10 +272,6 @@ class CacheTest(MirrorWithTorrents):
         self.assertGreater(self.bytes_and_cached(run())[0], 0)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class CheckErrorPaths(MirrorWithTorrents):
     """What a user hits when the set-up is wrong: never a wrong verdict, a clear message."""
 
@@ -245,3 +295,7 @@ class CheckErrorPaths(MirrorWithTorrents):
             self.assertTrue(doc["ready"])
             self.assertFalse(any(t["cached"] for t in doc["torrents"]))
             self.assertGreater(sum(t["bytes"] for t in doc["torrents"]), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
