@@ -103,6 +103,7 @@ bench: $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/links_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/torrent_parse_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/check_bench.py --agent $(BUILD)/webseed-agent
+	@$(PYTHON) tests/bench/cache_bench.py --agent $(BUILD)/webseed-agent
 
 # ---- fuzzing: libFuzzer targets in agent/fuzz/, clang 16 (tests/fuzz/README.md) ----
 # `make check` runs each target for FUZZ_CHECK_SECONDS (tests/run-all); `make fuzz` for longer.
