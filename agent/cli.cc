@@ -111,26 +111,37 @@ int run_cli(int argc, char** argv)
   CheckOptions check_options;
   CLI::App* check = app.add_subcommand(
       "check", "For every torrent: are its files on this mirror, behind valid links, with the "
-               "right sizes and bytes? A torrent is ready when it has no error finding.");
-  add_root_options(*check, overrides, root, symlinks_dir);
-  check
-      ->add_option("--torrents", check_options.torrents,
-                   ".torrent file or directory scanned for *.torrent (repeatable; overrides "
-                   "the config's torrents)")
-      ->type_name("PATH");
-  add_jobs_option(*check, check_options.jobs);
-  check->add_flag("--json", check_options.json, "print one JSON document (docs/check.md)");
-  check
-      ->add_option("--state-dir", check_options.state_dir,
-                   "where the verification cache lives (overrides state_dir; default "
-                   "/var/lib/webseed-agent, or $XDG_STATE_HOME/webseed-agent when not root)")
-      ->type_name("DIR");
-  check->add_flag("--full", check_options.full,
+               "right sizes and bytes, and (with a base URL) does the web server serve them to "
+               "web-seed clients? A torrent is ready when it has no error finding.");
+  CLI::App* probe = app.add_subcommand(
+      "probe", "The same as check, with the web-seed probe required: a base URL "
+               "(mirror.base_url or --base-url) must be known. Run it after changing the web "
+               "server's configuration.");
+  for (CLI::App* cmd : {check, probe}) {
+    add_root_options(*cmd, overrides, root, symlinks_dir);
+    cmd->add_option("--torrents", check_options.torrents,
+                    ".torrent file or directory scanned for *.torrent (repeatable; overrides "
+                    "the config's torrents)")
+        ->type_name("PATH");
+    cmd->add_option("--base-url", check_options.base_url,
+                    "the mirror root's public URL for the web-seed probe (overrides "
+                    "mirror.base_url)")
+        ->type_name("URL");
+    add_jobs_option(*cmd, check_options.jobs);
+    cmd->add_flag("--json", check_options.json, "print one JSON document (docs/check.md)");
+    cmd->add_option("--state-dir", check_options.state_dir,
+                    "where the verification cache lives (overrides state_dir; default "
+                    "/var/lib/webseed-agent, or $XDG_STATE_HOME/webseed-agent when not root)")
+        ->type_name("DIR");
+    cmd->add_flag("--full", check_options.full,
                   "hash everything, ignoring the verification cache (results are still recorded)");
-  check->add_flag("--low-priority", check_options.low_priority,
+    cmd->add_flag("--low-priority", check_options.low_priority,
                   "run at the low CPU and I/O priority of the hook (verify.nice, default 10; "
                   "verify.io_class, default idle)");
-  check->footer(k_exit_codes);
+    cmd->footer(k_exit_codes);
+  }
+  check->add_flag("--no-probe", check_options.no_probe,
+                  "skip the web-seed probe even when mirror.base_url is set");
 
   VerifyCommandOptions verify_options;
   CLI::App* verify = app.add_subcommand(
@@ -168,7 +179,8 @@ int run_cli(int argc, char** argv)
     const Settings settings = load_settings(overrides);
     return to_int(run_links(settings, links_options, std::cout));
   }
-  if (check->parsed()) {
+  if (check->parsed() || probe->parsed()) {
+    check_options.require_probe = probe->parsed();
     const Settings settings = load_settings(overrides);
     return to_int(run_check(settings, check_options, std::cout));
   }

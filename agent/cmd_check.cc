@@ -5,6 +5,7 @@
 #include "mirror_entry.h"
 #include "payload_check.h"
 #include "priority.h"
+#include "probe_run.h"
 #include "progress.h"
 #include "state_cache.h"
 #include "torrent_discovery.h"
@@ -25,7 +26,34 @@ struct TorrentResult {
   std::string path;
   std::optional<Torrent> torrent; // unset when the .torrent is invalid
   PayloadReport report;
+  std::optional<ProbeOutcome> probe; // set when a base URL is known
 };
+
+util::Json probe_json(const ProbeOutcome& p)
+{
+  util::Json j = util::Json::object();
+  j["probed"] = p.probed;
+  j["reason"] = p.reason.empty() ? util::Json(nullptr) : util::Json(p.reason);
+  j["bytes"] = p.result.bytes;
+  j["pieces_verified"] = p.result.pieces_verified;
+  j["requests"] = util::Json::array();
+  for (const ProbeRequest& r : p.result.requests) {
+    util::Json q = util::Json::object();
+    q["url"] = util::to_utf8_lossy(r.url);
+    q["range"] = {r.first, r.last};
+    q["purpose"] = r.purpose;
+    q["status"] = r.status > 0 ? util::Json(r.status) : util::Json(nullptr);
+    q["bytes"] = r.bytes;
+    q["ok"] = r.ok;
+    q["code"] = r.code ? util::Json(std::string(code_name(*r.code))) : util::Json(nullptr);
+    if (!r.effective_url.empty()) {
+      q["effective_url"] = util::to_utf8_lossy(r.effective_url);
+    }
+    q["seconds"] = static_cast<double>(static_cast<long long>(r.seconds * 1000)) / 1000;
+    j["requests"].push_back(std::move(q));
+  }
+  return j;
+}
 
 util::Json result_json(const TorrentResult& r)
 {
@@ -41,6 +69,9 @@ util::Json result_json(const TorrentResult& r)
   j["bytes"] = r.report.bytes_verified;
   j["cached"] = r.report.cached;
   j["files_cached"] = r.report.files_cached;
+  if (r.probe) {
+    j["probe"] = probe_json(*r.probe);
+  }
   j["findings"] = util::Json::array();
   for (const Finding& f : r.report.findings) {
     j["findings"].push_back(finding_json(f));
@@ -48,10 +79,14 @@ util::Json result_json(const TorrentResult& r)
   return j;
 }
 
-void print_human(std::ostream& out, const std::string& root,
+void print_human(std::ostream& out, const std::string& root, const std::string& base_url,
                  const std::vector<TorrentResult>& results, double seconds)
 {
   out << "mirror root:  " << util::escape_for_terminal(root) << '\n';
+  out << "web seed:     "
+      << (base_url.empty() ? "not probed (no mirror.base_url or --base-url)"
+                           : util::escape_for_terminal(base_url))
+      << '\n';
   std::size_t ready = 0;
   std::uint64_t bytes = 0;
   // Torrents that are not ready first, then those with warnings; ready ones in one line each.
@@ -72,6 +107,15 @@ void print_human(std::ostream& out, const std::string& root,
       out << '\n';
       for (const Finding& f : r.report.findings) {
         print_finding_human(out, f, 2);
+      }
+      if (r.probe && r.probe->probed) {
+        const ProbeResult& p = r.probe->result;
+        const auto ok = std::count_if(p.requests.begin(), p.requests.end(),
+                                      [](const ProbeRequest& q) { return q.ok; });
+        out << "  web seed: " << ok << " of " << p.requests.size() << " requests answered right ("
+            << util::human_size(p.bytes) << ", " << p.pieces_verified.size()
+            << (p.pieces_verified.size() == 1 ? " piece" : " pieces")
+            << " checked against the torrent's hashes)\n";
       }
     }
   }
@@ -94,6 +138,18 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
   if (paths.empty()) {
     throw Fatal(ExitCode::usage, "no torrents to check: set 'torrents' in the config file or "
                                  "pass --torrents PATH");
+  }
+  const std::string probe_base = options.no_probe            ? std::string()
+                                 : !options.base_url.empty() ? options.base_url
+                                                             : settings.config.mirror.base_url;
+  if (options.require_probe && probe_base.empty()) {
+    throw Fatal(ExitCode::usage, "no base URL to probe: set mirror.base_url in the config file or "
+                                 "pass --base-url URL");
+  }
+  if (!probe_base.empty() && !probe_base.starts_with("http://") &&
+      !probe_base.starts_with("https://")) {
+    throw Fatal(ExitCode::usage, "--base-url must be an http:// or https:// URL, not '" +
+                                     probe_base + "'");
   }
   auto files = find_torrents(paths);
   if (!files) {
@@ -165,6 +221,24 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
     done_before += t.total_size;
   }
   progress.finish();
+
+  const std::string& base_url = probe_base;
+  if (!base_url.empty()) {
+    std::vector<ProbeRunInput> inputs;
+    for (const TorrentResult& r : results) {
+      inputs.push_back({r.torrent ? &*r.torrent : nullptr, r.report.ready()});
+    }
+    std::vector<ProbeOutcome> probes =
+        run_probes(*resolver, settings.root, base_url, settings.config, inputs);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      for (Finding& f : probes[i].result.findings) {
+        results[i].report.findings.push_back(std::move(f));
+      }
+      probes[i].result.findings.clear();
+      sort_findings(results[i].report.findings);
+      results[i].probe = std::move(probes[i]);
+    }
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -174,6 +248,7 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
     util::Json j = util::Json::object();
     j["version"] = 1;
     util::put_bytes(j, "root", settings.root);
+    j["base_url"] = base_url.empty() ? util::Json(nullptr) : util::Json(base_url);
     j["ready"] = all_ready;
     j["torrents"] = util::Json::array();
     for (const TorrentResult& r : results) {
@@ -181,7 +256,7 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
     }
     out << j.dump(2) << '\n';
   } else {
-    print_human(out, settings.root, results, seconds);
+    print_human(out, settings.root, base_url, results, seconds);
   }
   out.flush();
   return all_ready ? ExitCode::ok : ExitCode::findings;

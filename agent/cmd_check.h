@@ -1,6 +1,8 @@
-// cmd_check.h: `webseed-agent check`: for every torrent, can this mirror serve it as a web
-// seed? Its files must be where the torrent-symlinks tree says (every `links` finding
-// applies), with the right sizes and bytes. A torrent is ready when it has no error finding.
+// cmd_check.h: `webseed-agent check` (and `probe`): for every torrent, can this mirror serve
+// it as a web seed? Its files must be where the torrent-symlinks tree says (every `links`
+// finding applies), with the right sizes and bytes, and, when a base URL is known, the
+// mirror's web server must serve them to web-seed clients (webseed_probe.h). A torrent is
+// ready when it has no error finding.
 #pragma once
 
 #include "exit_code.h"
@@ -19,6 +21,9 @@ struct CheckOptions {
   bool full = false;         // ignore the verification cache (still record the results)
   std::string state_dir;     // overrides state_dir; "" = config, else the default
   bool low_priority = false; // lower CPU and I/O priority first (config verify.nice/io_class)
+  std::string base_url;      // overrides mirror.base_url: the web-seed probe's base
+  bool no_probe = false;     // skip the web-seed probe even with a base URL
+  bool require_probe = false; // `probe`: a base URL is required
 };
 
 // Returns ExitCode::ok when every torrent is ready, ExitCode::findings otherwise. Throws

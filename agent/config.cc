@@ -39,7 +39,7 @@ public:
     }
     expect_map(doc, "the top level");
     const auto seen = check_keys(
-        doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify"});
+        doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify", "probe"});
     require(doc, seen, "", "mirror");
     for (const auto& [key, value] : seen) {
       m_key_mark = value.first;
@@ -58,6 +58,8 @@ public:
         config.torrent_max_size = positive_integer(value.second, key);
       } else if (key == "verify") {
         parse_verify(value.second, config);
+      } else if (key == "probe") {
+        parse_probe(value.second, config.probe);
       }
     }
     return config;
@@ -207,6 +209,36 @@ private:
           throw ConfigError{where(value.second.Mark()) + "'verify.io_class' " + io.error()};
         }
         config.priority.io = *io;
+      }
+    }
+  }
+
+  void parse_probe(const YAML::Node& node, ProbeConfig& probe)
+  {
+    if (node.IsNull()) {
+      return;
+    }
+    expect_map(node, "'probe'");
+    const auto seen = check_keys(node, "probe",
+                                 {"sample", "max_bytes_per_torrent", "max_bytes_per_run",
+                                  "request_timeout", "timeout", "connections_per_host", "ca_file"});
+    for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
+      const std::string full = "probe." + key;
+      if (key == "sample") {
+        probe.sample = bounded_integer(value.second, full, 0, 1'000'000);
+      } else if (key == "max_bytes_per_torrent") {
+        probe.max_bytes_per_torrent = bounded_integer(value.second, full, 1024, 1u << 30);
+      } else if (key == "max_bytes_per_run") {
+        probe.max_bytes_per_run = bounded_integer(value.second, full, 1024, 1ull << 40);
+      } else if (key == "request_timeout") {
+        probe.request_timeout_s = duration(value.second, full);
+      } else if (key == "timeout") {
+        probe.timeout_s = duration(value.second, full);
+      } else if (key == "connections_per_host") {
+        probe.connections_per_host = bounded_integer(value.second, full, 1, 16);
+      } else if (key == "ca_file") {
+        probe.ca_file = absolute_path(value.second, full);
       }
     }
   }

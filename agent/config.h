@@ -23,6 +23,17 @@ struct MirrorConfig {
   std::string base_url; // optional; http:// or https://
 };
 
+// probe.*: the web-seed probe's bounds (docs/config.md).
+struct ProbeConfig {
+  std::uint64_t sample = 0;                       // torrents probed per run; 0 = all
+  std::uint64_t max_bytes_per_torrent = 4u << 20; // fetched per torrent
+  std::uint64_t max_bytes_per_run = 64u << 20;    // fetched in all
+  std::int64_t request_timeout_s = 20;
+  std::int64_t timeout_s = 300; // the whole probe of a run
+  std::uint64_t connections_per_host = 2;
+  std::string ca_file; // absolute; "" = the system CA store
+};
+
 struct Config {
   std::string source; // the file it was read from; "" for the built-in defaults
   MirrorConfig mirror;
@@ -33,6 +44,7 @@ struct Config {
   std::int64_t rescan_after_s = 7 * 24 * 3600; // verify.rescan_after: re-hash anyway after this
   unsigned jobs = 0;                           // verify.jobs: hashing threads; 0 = one per core
   Priority priority;                           // verify.nice, verify.io_class (run, --low-priority)
+  ProbeConfig probe;
 };
 
 // Parses configuration text. `source` names the text in error messages.

@@ -24,14 +24,27 @@ std::string_view code_name(Code code)
   case Code::unexpected_file: return "unexpected-file";
   case Code::size_mismatch: return "size-mismatch";
   case Code::hash_mismatch: return "hash-mismatch";
+  case Code::http_unreachable: return "http-unreachable";
+  case Code::http_status: return "http-status";
+  case Code::http_range_ignored: return "http-range-ignored";
+  case Code::http_content_encoding: return "http-content-encoding";
+  case Code::http_content_mismatch: return "http-content-mismatch";
+  case Code::http_redirect: return "http-redirect";
+  case Code::http_timeout: return "http-timeout";
+  case Code::probe_skipped: return "probe-skipped";
   }
   return "unknown";
 }
 
 Severity severity_of(Code code)
 {
-  return code == Code::not_symlink || code == Code::unexpected_file ? Severity::warning
-                                                                    : Severity::error;
+  switch (code) {
+  case Code::not_symlink:
+  case Code::unexpected_file:
+  case Code::http_redirect: // an error when it leads to another file (Finding::severity_override)
+  case Code::probe_skipped: return Severity::warning;
+  default: return Severity::error;
+  }
 }
 
 std::string_view severity_name(Severity severity)

@@ -31,6 +31,15 @@ enum class Code {
   unexpected_file,  // warning: a file there that the torrent does not list
   size_mismatch,    // error: the file's size differs from the torrent's
   hash_mismatch,    // error: the bytes do not match the torrent's hashes
+  // The web-seed probe (webseed_probe.h): what the mirror's web server answers.
+  http_unreachable,      // error: DNS, connect or TLS failure
+  http_status,           // error: an HTTP status other than 206/200
+  http_range_ignored,    // error: 200 with the whole file, or another range than asked
+  http_content_encoding, // error: a Content-Encoding other than identity
+  http_content_mismatch, // error: bytes differ from the verified file or the piece hash
+  http_redirect,         // warning (error when it leads to another file name)
+  http_timeout,          // error: no complete answer within the time limit
+  probe_skipped,         // warning: not probed (local errors, sampling or the run's budget)
 };
 
 // The stable string of `code`, e.g. "escapes-root".
@@ -62,8 +71,11 @@ struct Finding {
   // cover ([begin, end) offsets in the file).
   std::vector<std::uint64_t> pieces;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> byte_ranges;
+  std::string url; // http-* findings: the URL that showed the problem
+  // Most codes have one severity; http-redirect is an error when it leads to another file.
+  std::optional<Severity> severity_override;
 
-  Severity severity() const { return severity_of(code); }
+  Severity severity() const { return severity_override.value_or(severity_of(code)); }
 };
 
 // Orders findings for display: errors first, then by path, then by code.

@@ -28,6 +28,9 @@ util::Json finding_json(const Finding& finding)
   util::put_optional_bytes(j, "target", finding.target);
   j["message"] = util::to_utf8_lossy(finding.message);
   j["hint"] = util::to_utf8_lossy(finding.hint);
+  if (!finding.url.empty()) {
+    j["url"] = util::to_utf8_lossy(finding.url);
+  }
   if (!finding.pieces.empty()) {
     j["pieces"] = finding.pieces;
   }
@@ -50,6 +53,9 @@ void print_finding_human(std::ostream& out, const Finding& finding, int indent)
     out << cont << "-> " << util::escape_for_terminal(*finding.target) << '\n';
   }
   out << cont << util::escape_in_message(finding.message) << '\n';
+  if (!finding.url.empty() && finding.message.find(finding.url) == std::string::npos) {
+    out << cont << "url: " << util::escape_in_message(finding.url) << '\n';
+  }
   if (!finding.hint.empty()) {
     out << cont << "hint: " << util::escape_in_message(finding.hint) << '\n';
   }

@@ -1,0 +1,56 @@
+// http_fetch.h: HTTP(S) GETs the way a web-seed client sends them, through libcurl, with every
+// answer treated as untrusted: bounded bodies, bounded time, raw bytes (no decoding).
+//
+// A batch of requests runs on one curl multi handle: connections are kept alive and reused,
+// at most `connections_per_host` at once to one host. Requests carry no Accept-Encoding (like
+// libtorrent), so a server that compresses anyway shows in `content_encoding`. Redirects are
+// followed (http and https only) up to `max_redirects`. HTTPS always verifies the peer and
+// the host name against the system CA store (or `ca_file`); nothing turns that off.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace agent {
+
+struct HttpRequest {
+  std::string url;
+  // Inclusive byte range for a `Range: bytes=first-last` header; none = a plain GET.
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> range;
+  std::uint64_t max_body = 16u << 20; // the transfer is cut once the body exceeds this
+};
+
+struct HttpResponse {
+  bool transport_error = false; // DNS, connect, TLS, protocol: see `error`
+  bool timed_out = false;       // the request's or the batch's time ran out
+  bool body_cut = false;        // more than max_body bytes came: the rest was not read
+  bool not_started = false;     // the batch's time ran out before this request was sent
+  std::string error;            // libcurl's text when transport_error or timed_out
+  long status = 0;              // HTTP status of the final response; 0 when none
+  std::string content_range;    // the final response's Content-Range header, if any
+  std::string content_encoding; // its Content-Encoding header, if any
+  std::string content_type;     // its Content-Type header, if any
+  std::string effective_url;    // where the last request went (after redirects)
+  long redirects = 0;
+  std::string body;             // at most max_body bytes
+  double seconds = 0;
+};
+
+struct FetchLimits {
+  std::chrono::milliseconds request_timeout{20'000};
+  std::chrono::milliseconds batch_timeout{120'000}; // the whole batch
+  long connections_per_host = 2;
+  long max_redirects = 5;
+  std::string ca_file;    // "" = the system CA store
+  std::string user_agent; // "" = webseed-agent/VERSION
+};
+
+// Runs every request (concurrently, within the limits); one response per request, in order.
+// Throws std::runtime_error only when libcurl itself cannot be set up.
+std::vector<HttpResponse> fetch_all(const std::vector<HttpRequest>& requests,
+                                    const FetchLimits& limits);
+
+} // namespace agent
