@@ -148,8 +148,8 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
   }
   if (!probe_base.empty() && !probe_base.starts_with("http://") &&
       !probe_base.starts_with("https://")) {
-    throw Fatal(ExitCode::usage, "--base-url must be an http:// or https:// URL, not '" +
-                                     probe_base + "'");
+    throw Fatal(ExitCode::usage,
+                "--base-url must be an http:// or https:// URL, not '" + probe_base + "'");
   }
   auto files = find_torrents(paths);
   if (!files) {

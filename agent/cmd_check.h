@@ -18,11 +18,11 @@ struct CheckOptions {
   std::vector<std::string> torrents; // overrides the config's `torrents` when not empty
   unsigned jobs = 0;                 // 0 = the config's verify.jobs (0 = one per core)
   bool json = false;
-  bool full = false;         // ignore the verification cache (still record the results)
-  std::string state_dir;     // overrides state_dir; "" = config, else the default
-  bool low_priority = false; // lower CPU and I/O priority first (config verify.nice/io_class)
-  std::string base_url;      // overrides mirror.base_url: the web-seed probe's base
-  bool no_probe = false;     // skip the web-seed probe even with a base URL
+  bool full = false;          // ignore the verification cache (still record the results)
+  std::string state_dir;      // overrides state_dir; "" = config, else the default
+  bool low_priority = false;  // lower CPU and I/O priority first (config verify.nice/io_class)
+  std::string base_url;       // overrides mirror.base_url: the web-seed probe's base
+  bool no_probe = false;      // skip the web-seed probe even with a base URL
   bool require_probe = false; // `probe`: a base URL is required
 };
 

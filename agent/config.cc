@@ -39,7 +39,8 @@ public:
     }
     expect_map(doc, "the top level");
     const auto seen = check_keys(
-        doc, "", {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify", "probe"});
+        doc, "",
+        {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify", "probe"});
     require(doc, seen, "", "mirror");
     for (const auto& [key, value] : seen) {
       m_key_mark = value.first;

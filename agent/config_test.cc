@@ -73,7 +73,7 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
   CHECK(error_of("mirror:\n  name: m\n  root: /srv/m\n  nmae: x\n") ==
         "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n") ==
-        "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, state_dir, symlinks_dir, "
+        "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, probe, state_dir, symlinks_dir, "
         "torrent_max_size, torrents, verify)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n") ==
         "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");

@@ -35,7 +35,7 @@ struct HttpResponse {
   std::string content_type;     // its Content-Type header, if any
   std::string effective_url;    // where the last request went (after redirects)
   long redirects = 0;
-  std::string body;             // at most max_body bytes
+  std::string body; // at most max_body bytes
   double seconds = 0;
 };
 

@@ -104,7 +104,8 @@ std::vector<ProbeOutcome> run_probes(Resolver& resolver, const std::string& root
   for (const std::size_t i : candidates) {
     const Torrent& t = *inputs[i].torrent;
     ProbeOutcome& o = out[i];
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     const std::uint64_t budget = std::min(pc.max_bytes_per_torrent, run_budget);
     if (left.count() <= 0 || budget < k_min_torrent_budget) {
       o.reason = left.count() <= 0 ? "the probe's time limit (probe.timeout) ran out"

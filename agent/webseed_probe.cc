@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::uint64_t k_kib = 1024;
 constexpr std::uint64_t k_mib = 1024 * k_kib;
-constexpr std::uint64_t k_block = 32 * k_kib;       // an older client's request
+constexpr std::uint64_t k_block = 32 * k_kib;      // an older client's request
 constexpr std::uint64_t k_small_file = 64 * k_kib; // fetched whole
 constexpr std::size_t k_max_end_of_file_probes = 8;
 
@@ -204,8 +204,8 @@ public:
            "the URL that serves the files");
     }
     if (r.status != 206 && r.status != 200) {
-      return fail(rec, seg, Code::http_status,
-                  where + " answered HTTP " + std::to_string(r.status), hint_for_status(r.status));
+      return fail(rec, seg, Code::http_status, where + " answered HTTP " + std::to_string(r.status),
+                  hint_for_status(r.status));
     }
     if (!r.content_encoding.empty() && r.content_encoding != "identity") {
       return fail(rec, seg, Code::http_content_encoding,
@@ -216,12 +216,12 @@ public:
     }
     const bool whole_file = rec.first == 0 && rec.last + 1 == f.length;
     if (r.status == 200 && !whole_file) {
-      return fail(rec, seg, Code::http_range_ignored,
-                  where + " answered 200 with the whole file instead of 206 with the range" +
-                      (r.content_type.starts_with("text/html") ? " (an HTML page: a soft 404?)"
-                                                               : ""),
-                  "the server (or a proxy or CDN in front of it) must honour Range requests: "
-                  "clients fetch pieces, and large files fail without it");
+      return fail(
+          rec, seg, Code::http_range_ignored,
+          where + " answered 200 with the whole file instead of 206 with the range" +
+              (r.content_type.starts_with("text/html") ? " (an HTML page: a soft 404?)" : ""),
+          "the server (or a proxy or CDN in front of it) must honour Range requests: "
+          "clients fetch pieces, and large files fail without it");
     }
     if (r.status == 206) {
       const auto got = parse_content_range(r.content_range);
@@ -233,9 +233,10 @@ public:
     }
     if (r.body_cut || r.body.size() != seg.length) {
       return fail(rec, seg, Code::http_content_mismatch,
-                  where + " returned " + (r.body_cut ? "more than" : std::to_string(r.body.size())) +
-                      (r.body_cut ? " " + std::to_string(seg.length) : "") +
-                      " bytes instead of " + std::to_string(seg.length),
+                  where + " returned " +
+                      (r.body_cut ? "more than" : std::to_string(r.body.size())) +
+                      (r.body_cut ? " " + std::to_string(seg.length) : "") + " bytes instead of " +
+                      std::to_string(seg.length),
                   "a truncated answer: is the server's copy of the file complete?");
     }
     return true;
@@ -258,8 +259,8 @@ public:
       ++at;
     }
     return fail(rec, seg, Code::http_content_mismatch,
-                rec.url + " (bytes " + std::to_string(rec.first) + "-" +
-                    std::to_string(rec.last) + ") differs from the verified local file from byte " +
+                rec.url + " (bytes " + std::to_string(rec.first) + "-" + std::to_string(rec.last) +
+                    ") differs from the verified local file from byte " +
                     std::to_string(seg.offset + at),
                 mismatch_hint(body));
   }
@@ -344,8 +345,8 @@ bool piece_matches(const Torrent& t, const ProbeItem& item, const std::string& b
     leaves.push_back(util::sha256(std::string_view(bytes).substr(at, k_v2_block_size)));
   }
   if (f.length <= t.piece_length) {
-    return f.pieces_root && merkle_root(leaves, next_pow2(leaves.size()), util::Sha256{}) ==
-                                *f.pieces_root;
+    return f.pieces_root &&
+           merkle_root(leaves, next_pow2(leaves.size()), util::Sha256{}) == *f.pieces_root;
   }
   const std::string_view layer = t.piece_layer(f);
   if (layer.size() < 32 * (item.piece + 1)) {

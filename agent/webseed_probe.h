@@ -53,10 +53,10 @@ struct ProbeRequest {
   std::uint64_t first = 0; // inclusive byte range asked for
   std::uint64_t last = 0;
   std::string purpose;
-  long status = 0;      // 0 when no HTTP answer
+  long status = 0; // 0 when no HTTP answer
   std::uint64_t bytes = 0;
   bool ok = false;
-  std::optional<Code> code; // what was wrong, when not ok
+  std::optional<Code> code;  // what was wrong, when not ok
   std::string effective_url; // set when redirected
   double seconds = 0;
 };
@@ -69,9 +69,8 @@ struct ProbeResult {
 };
 
 // The local file's bytes [offset, offset + length) of torrent file `file`, or nullopt.
-using LocalBytes =
-    std::function<std::optional<std::string>(std::size_t file, std::uint64_t offset,
-                                             std::uint64_t length)>;
+using LocalBytes = std::function<std::optional<std::string>(std::size_t file, std::uint64_t offset,
+                                                            std::uint64_t length)>;
 
 struct ProbeSettings {
   std::string base_url;
