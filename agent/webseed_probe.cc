@@ -21,11 +21,17 @@ constexpr std::uint64_t k_block = 32 * k_kib;      // an older client's request
 constexpr std::uint64_t k_small_file = 64 * k_kib; // fetched whole
 constexpr std::size_t k_max_end_of_file_probes = 8;
 
+// Where the v1 payload ends: pad files included (Torrent::total_size counts real files only).
+std::uint64_t payload_end(const Torrent& t)
+{
+  return t.files.empty() ? 0 : t.files.back().offset + t.files.back().length;
+}
+
 // The segments of v1 piece `p` (pad files left out: they are not on the server).
 std::vector<ProbeSegment> v1_piece_segments(const Torrent& t, std::uint64_t p, bool& has_pad)
 {
   const std::uint64_t begin = p * t.piece_length;
-  const std::uint64_t end = std::min(begin + t.piece_length, t.total_size);
+  const std::uint64_t end = std::min(begin + t.piece_length, payload_end(t));
   std::vector<ProbeSegment> out;
   has_pad = false;
   for (std::size_t i = 0; i < t.files.size(); ++i) {
@@ -160,6 +166,30 @@ std::string hint_for_status(long status)
   return "web-seed clients expect 206 Partial Content for a Range request";
 }
 
+// True when a v1 piece holds bytes of two real files (no BEP 47 alignment). Measured:
+// python3-libtorrent 2.0.8 never completes such a piece when the web seed redirects (it
+// follows redirects per file), while aria2c does; such a redirect is an error.
+bool pieces_span_files(const Torrent& t)
+{
+  if (!t.has_v1 || t.files.size() < 2) {
+    return false;
+  }
+  std::uint64_t previous_end = 0;
+  bool first = true;
+  for (const TorrentFile& f : t.files) {
+    if (f.pad || f.length == 0) {
+      continue;
+    }
+    if (!first && (f.offset % t.piece_length != 0 || previous_end % t.piece_length != 0) &&
+        f.offset / t.piece_length == (previous_end - 1) / t.piece_length) {
+      return true;
+    }
+    previous_end = f.offset + f.length;
+    first = false;
+  }
+  return false;
+}
+
 class Judge {
 public:
   Judge(const Torrent& t, const ProbeSettings& s, const LocalBytes& local)
@@ -199,6 +229,13 @@ public:
                     "clients would fetch the wrong file: fix the redirect rules for the "
                     "torrent-symlinks tree");
       }
+      if (pieces_span_files(m_t)) {
+        return fail(rec, seg, Code::http_redirect,
+                    where + " redirects to " + r.effective_url +
+                        "; this torrent has pieces that span files, which libtorrent 2.0 cannot "
+                        "fetch through redirects",
+                    "make mirror.base_url the URL that serves the files, without redirects");
+      }
       note(seg, Code::http_redirect, where + " redirects to " + r.effective_url,
            "clients follow it, at the cost of a round trip per request: make mirror.base_url "
            "the URL that serves the files");
@@ -237,7 +274,9 @@ public:
                       (r.body_cut ? "more than" : std::to_string(r.body.size())) +
                       (r.body_cut ? " " + std::to_string(seg.length) : "") + " bytes instead of " +
                       std::to_string(seg.length),
-                  "a truncated answer: is the server's copy of the file complete?");
+                  looks_like_html(r.body) ? mismatch_hint(r.body)
+                                          : "a truncated answer: is the server's copy of the "
+                                            "file complete?");
     }
     return true;
   }
@@ -283,11 +322,18 @@ public:
   std::vector<Finding> take() { return std::move(m_findings); }
 
 private:
-  static std::string mismatch_hint(const std::string& body)
+  static bool looks_like_html(const std::string& body)
   {
     const std::string_view head(body.data(), std::min<std::size_t>(body.size(), 512));
-    if (head.find("<html") != std::string_view::npos ||
-        head.find("<HTML") != std::string_view::npos) {
+    return head.find("<html") != std::string_view::npos ||
+           head.find("<HTML") != std::string_view::npos ||
+           head.find("<!DOCTYPE") != std::string_view::npos ||
+           head.find("<!doctype") != std::string_view::npos;
+  }
+
+  static std::string mismatch_hint(const std::string& body)
+  {
+    if (looks_like_html(body)) {
       return "the answer is an HTML page (a soft 404?): is mirror.base_url right?";
     }
     return "the web server serves other bytes than the verified files: is its docroot this "
@@ -491,7 +537,7 @@ ProbeResult probe_torrent(const Torrent& t, const LocalBytes& local, const Probe
     // Pad files are zeros, not on the server: put them back where they belong.
     if (item.check == ProbeItem::Check::v1_piece) {
       const std::uint64_t begin = item.piece * t.piece_length;
-      const std::uint64_t end = std::min(begin + t.piece_length, t.total_size);
+      const std::uint64_t end = std::min(begin + t.piece_length, payload_end(t));
       if (piece_bytes.size() != end - begin) {
         std::string full;
         std::size_t taken = 0;

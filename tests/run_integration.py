@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import signal
 import subprocess
@@ -109,6 +110,14 @@ def run_parent(args: argparse.Namespace) -> int:
     return 1 if totals["failed"] else 0
 
 
+def module_timeout(module: str, default: float) -> float:
+    """A module may raise its own limit with a line `MODULE_TIMEOUT = SECONDS` (tests that
+    drive real BitTorrent clients); the --module-timeout default applies otherwise."""
+    source = (Path(__file__).parent / "integration" / f"{module}.py").read_text()
+    m = re.search(r"^MODULE_TIMEOUT = (\d+)", source, re.M)
+    return max(default, float(m.group(1))) if m else default
+
+
 def run_child(module: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, int]:
     """Runs `module` in a subprocess (own process group) under the wall-clock limit."""
     print(f"\n=== {module}", flush=True)
@@ -116,13 +125,14 @@ def run_child(module: str, args: argparse.Namespace, env: dict[str, str]) -> dic
         argv = [sys.executable, __file__, "--child", module, "--result-file", out.name,
                 *args.filters]
         started = time.monotonic()
+        limit = module_timeout(module, args.module_timeout)
         proc = subprocess.Popen(argv, env=env, start_new_session=True)
         try:
-            proc.wait(timeout=args.module_timeout)
+            proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            print(f"FAIL: {module}: killed after the {args.module_timeout:.0f}s module limit",
+            print(f"FAIL: {module}: killed after the {limit:.0f}s module limit",
                   flush=True)
             return {"passed": 0, "failed": 1, "skipped": 0}
         print(f"=== {module}: {time.monotonic() - started:.1f}s", flush=True)
