@@ -17,7 +17,7 @@ import unittest
 import jsonschema  # Debian python3-jsonschema
 
 import harness
-from fixtures import clients, mirror, webservers
+from fixtures import clients, mirror, tls, webservers
 from fixtures import torrents as T
 
 SYMLINKS = mirror.SYMLINKS_DIR
@@ -210,6 +210,25 @@ class ProbeTest(unittest.TestCase):
         port = webservers.free_port()
         _, doc = self.check(f"http://127.0.0.1:{port}/")
         self.assertEqual(self.codes(doc), {n: ["http-unreachable"] for n in self.names})
+
+    def test_https_verified_against_the_ca(self):
+        certs = harness.make_tmpdir()
+        self.addCleanup(harness.remove_tree, certs)
+        ca = tls.TestCA(certs / "ca")
+        cert, key = ca.issue("mirror", ["127.0.0.1"])
+        with webservers.Nginx(self.root, tls=(cert, key)) as nginx:
+            self.assertTrue(nginx.base_url.startswith("https://127.0.0.1:"))
+            _, doc = self.check(nginx.base_url, probe={"ca_file": ca.cert})
+            self.assertEqual(self.codes(doc), {n: [] for n in self.names}, nginx.log_text())
+            # Without the test CA (the system store does not know it): refused, never ignored.
+            _, doc = self.check(nginx.base_url)
+            self.assertEqual(self.codes(doc), {n: ["http-unreachable"] for n in self.names})
+            self.assertIn("certificate", self.torrent(doc, ORACLE)["findings"][0]["message"])
+        # A certificate for another name: refused as well.
+        other, other_key = ca.issue("other", ["mirror.example.org"])
+        with webservers.Nginx(self.root, tls=(other, other_key)) as nginx:
+            _, doc = self.check(nginx.base_url, probe={"ca_file": ca.cert})
+            self.assertEqual(self.codes(doc), {n: ["http-unreachable"] for n in self.names})
 
     # --- faults from the bad server
 
