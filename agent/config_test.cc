@@ -66,6 +66,20 @@ TEST_CASE("defaults apply to optional keys", "[config]")
   CHECK(gentle->jobs == 3);
   CHECK(gentle->priority.nice == 0);
   CHECK(gentle->priority.io == agent::IoClass::best_effort);
+  CHECK(c->probe.sample == 0);
+  CHECK(c->probe.max_bytes_per_torrent == 4u << 20);
+  CHECK(c->probe.request_timeout_s == 20);
+  auto probe = agent::parse_config("mirror: {name: m, root: /srv/m}\nprobe: {sample: 5, "
+                                   "request_timeout: 2s, timeout: 1m, connections_per_host: 4, "
+                                   "ca_file: /etc/ca.pem, max_bytes_per_run: 1048576}\n",
+                                   "agent.yaml");
+  REQUIRE(probe);
+  CHECK(probe->probe.sample == 5);
+  CHECK(probe->probe.request_timeout_s == 2);
+  CHECK(probe->probe.timeout_s == 60);
+  CHECK(probe->probe.connections_per_host == 4);
+  CHECK(probe->probe.ca_file == "/etc/ca.pem");
+  CHECK(probe->probe.max_bytes_per_run == 1048576);
 }
 
 TEST_CASE("config errors name file:line:column and the key", "[config]")
@@ -99,6 +113,14 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
   CHECK(error_of("mirror: {name: m, root: /srv}\nverify:\n  rescan: 1d\n") ==
         "agent.yaml:3:3: unknown key 'verify.rescan' (known here: io_class, jobs, nice, "
         "rescan_after)");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {sample: -1}\n") ==
+        "agent.yaml:2:17: 'probe.sample' must be a whole number from 0 to 1000000, not '-1'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {ca_file: ca.pem}\n") ==
+        "agent.yaml:2:18: 'probe.ca_file' must be an absolute path, not 'ca.pem'");
+  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {timeout: soon}\n").find(
+            "'probe.timeout' must be a positive duration") != std::string::npos);
+  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {samples: 3}\n").starts_with(
+      "agent.yaml:2:9: unknown key 'probe.samples' (known here: ca_file, connections_per_host,"));
   CHECK(error_of("mirror: {name: m, root: /srv}\nverify: {nice: 20}\n") ==
         "agent.yaml:2:16: 'verify.nice' must be a whole number from 0 to 19, not '20'");
   CHECK(error_of("mirror: {name: m, root: /srv}\nverify: {io_class: realtime}\n") ==

@@ -1,13 +1,13 @@
 #include "payload_verify.h"
 
 #include "merkle.h"
+#include "util/read_file.h"
 #include "util/sha.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -22,12 +22,7 @@ namespace {
 constexpr std::size_t k_chunk = 1 << 20; // bytes per pread; a multiple of the 16 KiB block
 constexpr std::uint64_t k_batch_bytes = 16u << 20; // pieces a worker takes at once
 
-// A run of bytes of one piece: part of a file, or zeros (a pad file).
-struct Segment {
-  std::size_t file;          // index in Torrent::files
-  std::uint64_t file_offset; // where the run starts in that file
-  std::uint64_t length;
-};
+using Segment = PieceRun; // part of a file, or zeros (a pad file)
 
 // What one unit of work hashes: a v1 piece (all its segments), or one v2 piece of a file.
 struct Unit {
@@ -112,7 +107,7 @@ private:
   {
     if (m_t.has_v1) {
       for (std::uint64_t p = 0; p < m_t.piece_count; ++p) {
-        Unit u{p, segments_of_v1_piece(p)};
+        Unit u{p, m_t.v1_piece_runs(p)};
         const bool readable =
             std::all_of(u.segments.begin(), u.segments.end(), [&](const Segment& s) {
               return m_t.files[s.file].pad || fd_of(s.file) >= 0;
@@ -143,28 +138,6 @@ private:
         m_units.push_back(Unit{UINT64_MAX, {Segment{i, at, std::min(m_pl, f.length - at)}}});
       }
     }
-  }
-
-  std::vector<Segment> segments_of_v1_piece(std::uint64_t p) const
-  {
-    const std::uint64_t begin = p * m_pl;
-    const TorrentFile& last = m_t.files.back();
-    const std::uint64_t end = std::min(begin + m_pl, last.offset + last.length);
-    // The first file that ends after `begin`.
-    auto it = std::upper_bound(
-        m_t.files.begin(), m_t.files.end(), begin,
-        [](std::uint64_t at, const TorrentFile& f) { return at < f.offset + f.length; });
-    std::vector<Segment> out;
-    for (; it != m_t.files.end() && it->offset < end; ++it) {
-      if (it->length == 0) {
-        continue;
-      }
-      const std::uint64_t from = std::max(begin, it->offset);
-      const std::uint64_t to = std::min(end, it->offset + it->length);
-      out.push_back(
-          Segment{static_cast<std::size_t>(it - m_t.files.begin()), from - it->offset, to - from});
-    }
-    return out;
   }
 
   void work()
@@ -198,8 +171,8 @@ private:
   bool is_v2_piece(const Segment& s) const
   {
     const TorrentFile& f = m_t.files[s.file];
-    return m_t.has_v2 && f.pieces_root && !f.pad && s.file_offset % m_pl == 0 &&
-           s.length == std::min(m_pl, f.length - s.file_offset);
+    return m_t.has_v2 && f.pieces_root && !f.pad && s.offset % m_pl == 0 &&
+           s.length == std::min(m_pl, f.length - s.offset);
   }
 
   void hash_unit(const Unit& unit, std::vector<char>& buffer, util::Hasher& sha1,
@@ -220,7 +193,7 @@ private:
           data = std::string_view(buffer.data(), want);
         } else {
           const std::size_t got =
-              read_fully(fd_of(s.file), buffer.data(), want, s.file_offset + done);
+              util::read_at(fd_of(s.file), buffer.data(), want, s.offset + done);
           if (got != want) {
             read_ok = false;
             break;
@@ -266,22 +239,6 @@ private:
     }
   }
 
-  static std::size_t read_fully(int fd, char* buf, std::size_t want, std::uint64_t offset)
-  {
-    std::size_t got = 0;
-    while (got < want) {
-      const ssize_t n = ::pread(fd, buf + got, want - got, static_cast<off_t>(offset + got));
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        break;
-      }
-      got += static_cast<std::size_t>(n);
-    }
-    return got;
-  }
-
   // Drops a hashed segment from the page cache. The kernel only drops folios lying wholly
   // inside the range, and ext4 caches files in large folios, so the range is widened back to
   // the 2 MiB boundary before it (bytes already hashed) and cut at the one before its end
@@ -293,9 +250,9 @@ private:
     if (!m_options.drop_page_cache) {
       return;
     }
-    const std::uint64_t begin = s.file_offset / k_align * k_align;
+    const std::uint64_t begin = s.offset / k_align * k_align;
     const std::uint64_t end_of_file = m_t.files[s.file].length;
-    const std::uint64_t seg_end = s.file_offset + s.length;
+    const std::uint64_t seg_end = s.offset + s.length;
     const std::uint64_t end = seg_end >= end_of_file ? end_of_file : seg_end / k_align * k_align;
     if (end > begin) {
       ::posix_fadvise(fd_of(s.file), static_cast<off_t>(begin), static_cast<off_t>(end - begin),
@@ -324,13 +281,13 @@ private:
     const std::uint64_t blocks_per_piece = m_pl / k_v2_block_size;
     const std::size_t width =
         f.length <= m_pl ? next_pow2(leaves.size()) : static_cast<std::size_t>(blocks_per_piece);
-    m_v2_roots[s.file][s.file_offset / m_pl] = merkle_root(leaves, width, util::Sha256{});
+    m_v2_roots[s.file][s.offset / m_pl] = merkle_root(leaves, width, util::Sha256{});
   }
 
   void mark_v2_unreadable(const Segment& s)
   {
     const std::lock_guard lock(m_mutex);
-    m_unreadable_v2.emplace_back(s.file, s.file_offset / m_pl);
+    m_unreadable_v2.emplace_back(s.file, s.offset / m_pl);
   }
 
   void finish()
@@ -339,7 +296,7 @@ private:
     // v1: a bad piece condemns every file it touches that was not known to be good (a
     // piece is only hashed when at least one of its files was not).
     for (const std::uint64_t p : m_outcome.bad_v1_pieces) {
-      for (const Segment& s : segments_of_v1_piece(p)) {
+      for (const Segment& s : m_t.v1_piece_runs(p)) {
         if (!m_t.files[s.file].pad && !good(s.file)) {
           m_outcome.files[s.file].bad_pieces.push_back(p);
         }
@@ -347,7 +304,7 @@ private:
     }
     // A piece that could not be hashed (a neighbour is missing) leaves its files unverified.
     for (const std::uint64_t p : m_skipped_v1) {
-      for (const Segment& s : segments_of_v1_piece(p)) {
+      for (const Segment& s : m_t.v1_piece_runs(p)) {
         if (!m_t.files[s.file].pad && !good(s.file)) {
           m_outcome.files[s.file].state = FileVerdict::State::unverified;
         }

@@ -3,8 +3,7 @@
 #include "mirror_entry.h"
 #include "mirror_layout.h"
 #include "util/fd.h"
-
-#include <unistd.h>
+#include "util/read_file.h"
 
 #include <algorithm>
 #include <chrono>
@@ -43,14 +42,8 @@ public:
       return std::nullopt;
     }
     std::string out(static_cast<std::size_t>(length), '\0');
-    std::size_t got = 0;
-    while (got < out.size()) {
-      const ssize_t n = ::pread(it->second.get(), out.data() + got, out.size() - got,
-                                static_cast<off_t>(offset + got));
-      if (n <= 0) {
-        return std::nullopt;
-      }
-      got += static_cast<std::size_t>(n);
+    if (util::read_at(it->second.get(), out.data(), out.size(), offset) != out.size()) {
+      return std::nullopt;
     }
     return out;
   }

@@ -609,6 +609,27 @@ std::string_view Torrent::piece_hash_v1(std::uint64_t i) const
   return pieces_v1.substr(static_cast<std::size_t>(i) * 20, 20);
 }
 
+std::vector<PieceRun> Torrent::v1_piece_runs(std::uint64_t i) const
+{
+  const std::uint64_t begin = i * piece_length;
+  const std::uint64_t end = std::min(begin + piece_length, v1_end());
+  // The first file that ends after `begin`.
+  auto it = std::upper_bound(
+      files.begin(), files.end(), begin,
+      [](std::uint64_t at, const TorrentFile& f) { return at < f.offset + f.length; });
+  std::vector<PieceRun> out;
+  for (; it != files.end() && it->offset < end; ++it) {
+    if (it->length == 0) {
+      continue;
+    }
+    const std::uint64_t from = std::max(begin, it->offset);
+    const std::uint64_t to = std::min(end, it->offset + it->length);
+    out.push_back(
+        PieceRun{static_cast<std::size_t>(it - files.begin()), from - it->offset, to - from});
+  }
+  return out;
+}
+
 std::string_view Torrent::piece_layer(const TorrentFile& file) const
 {
   const auto i = static_cast<std::size_t>(&file - files.data());

@@ -46,6 +46,13 @@ struct TorrentFile {
   std::string joined_path() const;
 };
 
+// A run of bytes of one v1 piece inside one file (pad files included: they are zeros).
+struct PieceRun {
+  std::size_t file;     // index in Torrent::files
+  std::uint64_t offset; // where the run starts in that file
+  std::uint64_t length;
+};
+
 struct Torrent {
   std::string source;      // the file it was read from (for messages)
   std::string name;        // the info dict's name: the entry under the symlinks dir
@@ -69,6 +76,13 @@ struct Torrent {
 
   // The v1 SHA-1 of piece `i` (20 bytes). Precondition: has_v1, i < piece_count.
   std::string_view piece_hash_v1(std::uint64_t i) const;
+  // Where v1 piece `i` lies: its runs in file order, empty files left out, pad files kept.
+  std::vector<PieceRun> v1_piece_runs(std::uint64_t i) const;
+  // The end of the v1 concatenation (pad files included; total_size counts real files only).
+  std::uint64_t v1_end() const
+  {
+    return files.empty() ? 0 : files.back().offset + files.back().length;
+  }
   // The v2 piece layer of a file (32 bytes per piece); empty when the file fits in one piece
   // or the torrent carries no layer for it.
   std::string_view piece_layer(const TorrentFile& file) const;

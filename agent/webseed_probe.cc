@@ -21,32 +21,11 @@ constexpr std::uint64_t k_block = 32 * k_kib;      // an older client's request
 constexpr std::uint64_t k_small_file = 64 * k_kib; // fetched whole
 constexpr std::size_t k_max_end_of_file_probes = 8;
 
-// Where the v1 payload ends: pad files included (Torrent::total_size counts real files only).
-std::uint64_t payload_end(const Torrent& t)
+// The runs of v1 piece `p` that are on the server (pad files are not).
+std::vector<ProbeSegment> v1_piece_segments(const Torrent& t, std::uint64_t p)
 {
-  return t.files.empty() ? 0 : t.files.back().offset + t.files.back().length;
-}
-
-// The segments of v1 piece `p` (pad files left out: they are not on the server).
-std::vector<ProbeSegment> v1_piece_segments(const Torrent& t, std::uint64_t p, bool& has_pad)
-{
-  const std::uint64_t begin = p * t.piece_length;
-  const std::uint64_t end = std::min(begin + t.piece_length, payload_end(t));
-  std::vector<ProbeSegment> out;
-  has_pad = false;
-  for (std::size_t i = 0; i < t.files.size(); ++i) {
-    const TorrentFile& f = t.files[i];
-    if (f.length == 0 || f.offset + f.length <= begin || f.offset >= end) {
-      continue;
-    }
-    if (f.pad) {
-      has_pad = true;
-      continue;
-    }
-    const std::uint64_t from = std::max(begin, f.offset);
-    const std::uint64_t to = std::min(end, f.offset + f.length);
-    out.push_back({i, from - f.offset, to - from});
-  }
+  std::vector<ProbeSegment> out = t.v1_piece_runs(p);
+  std::erase_if(out, [&](const ProbeSegment& s) { return t.files[s.file].pad; });
   return out;
 }
 
@@ -171,7 +150,7 @@ std::string hint_for_status(long status)
 // follows redirects per file), while aria2c does; such a redirect is an error.
 bool pieces_span_files(const Torrent& t)
 {
-  if (!t.has_v1 || t.files.size() < 2) {
+  if (!t.has_v1 || !t.multi_file) {
     return false;
   }
   std::uint64_t previous_end = 0;
@@ -236,9 +215,9 @@ public:
                         "fetch through redirects",
                     "make mirror.base_url the URL that serves the files, without redirects");
       }
-      note(seg, Code::http_redirect, where + " redirects to " + r.effective_url,
-           "clients follow it, at the cost of a round trip per request: make mirror.base_url "
-           "the URL that serves the files");
+      add(seg, Code::http_redirect, where + " redirects to " + r.effective_url,
+          "clients follow it, at the cost of a round trip per request: make mirror.base_url "
+          "the URL that serves the files");
     }
     if (r.status != 206 && r.status != 200) {
       return fail(rec, seg, Code::http_status, where + " answered HTTP " + std::to_string(r.status),
@@ -349,11 +328,6 @@ private:
     return false;
   }
 
-  void note(const ProbeSegment& seg, Code code, std::string message, std::string hint)
-  {
-    add(seg, code, std::move(message), std::move(hint));
-  }
-
   void add(const ProbeSegment& seg, Code code, std::string message, std::string hint,
            const std::string& url = {}, std::optional<Severity> severity = std::nullopt)
   {
@@ -428,11 +402,10 @@ std::vector<ProbeItem> plan_probe(const Torrent& t, std::uint64_t max_bytes)
   //    the last one (which ends at the end of the payload), each if it fits half the budget.
   if (t.has_v1) {
     for (const std::uint64_t p : {std::uint64_t{0}, t.piece_count - 1}) {
-      bool has_pad = false;
       ProbeItem item;
       item.check = ProbeItem::Check::v1_piece;
       item.piece = p;
-      item.segments = v1_piece_segments(t, p, has_pad);
+      item.segments = v1_piece_segments(t, p);
       item.purpose = "piece " + std::to_string(p) + " (" + size_text(pl) + ", SHA-1)";
       if (total_of(item.segments) * 2 <= max_bytes) {
         plan.add(std::move(item));
@@ -536,25 +509,18 @@ ProbeResult probe_torrent(const Torrent& t, const LocalBytes& local, const Probe
     }
     // Pad files are zeros, not on the server: put them back where they belong.
     if (item.check == ProbeItem::Check::v1_piece) {
-      const std::uint64_t begin = item.piece * t.piece_length;
-      const std::uint64_t end = std::min(begin + t.piece_length, payload_end(t));
-      if (piece_bytes.size() != end - begin) {
-        std::string full;
-        std::size_t taken = 0;
-        for (const TorrentFile& f : t.files) {
-          if (f.length == 0 || f.offset + f.length <= begin || f.offset >= end) {
-            continue;
-          }
-          const std::uint64_t n = std::min(end, f.offset + f.length) - std::max(begin, f.offset);
-          if (f.pad) {
-            full.append(static_cast<std::size_t>(n), '\0');
-          } else {
-            full.append(piece_bytes, taken, static_cast<std::size_t>(n));
-            taken += static_cast<std::size_t>(n);
-          }
+      std::string full;
+      std::size_t taken = 0;
+      for (const PieceRun& run : t.v1_piece_runs(item.piece)) {
+        const auto n = static_cast<std::size_t>(run.length);
+        if (t.files[run.file].pad) {
+          full.append(n, '\0');
+        } else {
+          full.append(piece_bytes, taken, n);
+          taken += n;
         }
-        piece_bytes = std::move(full);
       }
+      piece_bytes = std::move(full);
     }
     if (piece_matches(t, item, piece_bytes)) {
       result.pieces_verified.push_back(item.piece);

@@ -28,12 +28,8 @@
 
 namespace agent {
 
-// A byte run of one torrent file.
-struct ProbeSegment {
-  std::size_t file; // index in Torrent::files
-  std::uint64_t offset;
-  std::uint64_t length;
-};
+// A byte run of one torrent file (one request).
+using ProbeSegment = PieceRun;
 
 struct ProbeItem {
   enum class Check { v1_piece, v2_piece, local };

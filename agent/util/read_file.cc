@@ -50,4 +50,20 @@ std::expected<std::string, std::string> read_small_file(const std::string& path,
   return data;
 }
 
+std::size_t read_at(int fd, char* buf, std::size_t want, std::uint64_t offset)
+{
+  std::size_t got = 0;
+  while (got < want) {
+    const ssize_t n = ::pread(fd, buf + got, want - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return got;
+}
+
 } // namespace util

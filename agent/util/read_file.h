@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <expected>
 #include <string>
 
@@ -12,5 +13,9 @@ namespace util {
 // Error: "PATH: <why>".
 std::expected<std::string, std::string> read_small_file(const std::string& path,
                                                         std::size_t max_size);
+
+// pread() until `want` bytes are in `buf` (retrying EINTR and short reads) or the file ends
+// or fails; returns the bytes read.
+std::size_t read_at(int fd, char* buf, std::size_t want, std::uint64_t offset);
 
 } // namespace util

@@ -224,6 +224,9 @@ class ProbeTest(unittest.TestCase):
             _, doc = self.check(nginx.base_url)
             self.assertEqual(self.codes(doc), {n: ["http-unreachable"] for n in self.names})
             self.assertIn("certificate", self.torrent(doc, ORACLE)["findings"][0]["message"])
+            # A ca_file that does not exist: the same, with libcurl's reason.
+            _, doc = self.check(nginx.base_url, probe={"ca_file": certs / "no-such-ca.pem"})
+            self.assertEqual(self.codes(doc), {n: ["http-unreachable"] for n in self.names})
         # A certificate for another name: refused as well.
         other, other_key = ca.issue("other", ["mirror.example.org"])
         with webservers.Nginx(self.root, tls=(other, other_key)) as nginx:
