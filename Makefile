@@ -24,7 +24,7 @@ CXXSTD = -std=c++23
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wformat=2
 CPPFLAGS_AGENT = -Iagent -DWEBSEED_AGENT_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64
 OPTFLAGS ?= -O2 -g
-LIBS = -lyaml-cpp -lcrypto -lsqlite3 -lcurl
+LIBS = -lyaml-cpp -lcrypto -lsqlite3 -lcurl -lboost_filesystem -pthread
 
 BUILD = build
 # `make V=1` shows the compiler command lines.

@@ -2,9 +2,12 @@
 
 #include "cmd_check.h"
 #include "cmd_links.h"
+#include "cmd_report.h"
+#include "cmd_run.h"
 #include "cmd_torrent.h"
 #include "cmd_verify.h"
 #include "error.h"
+#include "nagios_output.h"
 #include "settings.h"
 #include "version.h"
 
@@ -21,6 +24,9 @@ constexpr const char* k_exit_codes = R"(Exit codes:
   1  findings: something is not ready (see the output)
   2  usage or configuration error
   3  internal or unexpected error
+  4  run, report --flush, withdraw: another run holds the state lock
+`run` exits 0 when torrents are not ready (unless --strict), so it never breaks a sync;
+`check --format nagios` uses the plugin codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 
 Configuration: --config FILE, else /etc/webseed-agent/agent.yaml if it exists, else none
 (then --root is required). Command-line options override the file.
@@ -57,6 +63,7 @@ int run_cli(int argc, char** argv)
   app.footer(k_exit_codes);
   app.set_version_flag("--version", std::string("webseed-agent ") + k_version);
   app.require_subcommand(1);
+  app.fallthrough(); // global options (--config) may follow the subcommand too
 
   Overrides overrides;
   std::string config_path;
@@ -109,6 +116,7 @@ int run_cli(int argc, char** argv)
   show->footer(k_exit_codes);
 
   CheckOptions check_options;
+  std::string check_format = "human";
   CLI::App* check = app.add_subcommand(
       "check", "For every torrent: are its files on this mirror, behind valid links, with the "
                "right sizes and bytes, and (with a base URL) does the web server serve them to "
@@ -129,6 +137,11 @@ int run_cli(int argc, char** argv)
         ->type_name("URL");
     add_jobs_option(*cmd, check_options.jobs);
     cmd->add_flag("--json", check_options.json, "print one JSON document (docs/check.md)");
+    cmd->add_option("--format", check_format,
+                    "human (default), json (the same as --json) or nagios (one status line with "
+                    "perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+        ->type_name("FORMAT")
+        ->check(CLI::IsMember({"human", "json", "nagios"}));
     cmd->add_option("--state-dir", check_options.state_dir,
                     "where the verification cache lives (overrides state_dir; default "
                     "/var/lib/webseed-agent, or $XDG_STATE_HOME/webseed-agent when not root)")
@@ -157,6 +170,40 @@ int run_cli(int argc, char** argv)
   verify->add_flag("--json", verify_options.json, "print one JSON document (docs/verify.md)");
   verify->footer(k_exit_codes);
 
+  RunOptions run_options;
+  int rsync_exit = -1;
+  CLI::App* run = app.add_subcommand(
+      "run", "The post-sync hook: under a lock, check everything (links, hashes, web-seed "
+             "probe) at low priority, write STATE_DIR/status.json, and send the readiness "
+             "report when report.endpoint is set. Silent on success; problems go to syslog. "
+             "Exits 0 even when torrents are not ready, unless --strict.");
+  run->add_option("--rsync-exit", rsync_exit,
+                  "the exit code of the sync that just ran: 0, 23 and 24 judge the tree, any "
+                  "other code reports the sync as failed without judging it")
+      ->type_name("N")
+      ->check(CLI::Range(0, 255));
+  run->add_flag("--strict", run_options.strict,
+                "exit 1 when not every torrent is ready (or the tree was not judged)");
+  run->add_flag("--dry-run", run_options.dry_run,
+                "print the report instead of sending it; write no status, spool or metrics");
+  run->add_option("--write-report", run_options.write_report,
+                  "also write the report to FILE (atomically)")
+      ->type_name("FILE");
+  run->footer(k_exit_codes);
+
+  bool flush = false;
+  CLI::App* report = app.add_subcommand(
+      "report", "Readiness reports: --flush sends the reports spooled by earlier runs now.");
+  report->add_flag("--flush", flush, "send the spooled reports now, oldest first")->required();
+  report->footer(k_exit_codes);
+
+  bool cancel = false;
+  CLI::App* withdraw = app.add_subcommand(
+      "withdraw", "Tell the central team to stop listing this mirror as a web seed (for a mirror "
+                  "that stops carrying the tree); later runs report opted_in: false.");
+  withdraw->add_flag("--cancel", cancel, "opt in again: later runs report opted_in: true");
+  withdraw->footer(k_exit_codes);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -181,8 +228,30 @@ int run_cli(int argc, char** argv)
   }
   if (check->parsed() || probe->parsed()) {
     check_options.require_probe = probe->parsed();
+    check_options.json = check_options.json || check_format == "json";
+    check_options.nagios = check_format == "nagios";
+    if (check_options.nagios) {
+      try {
+        const Settings settings = load_settings(overrides);
+        return to_int(run_check(settings, check_options, std::cout));
+      } catch (const Fatal& e) {
+        return print_nagios_unknown(std::cout, e.what());
+      }
+    }
     const Settings settings = load_settings(overrides);
     return to_int(run_check(settings, check_options, std::cout));
+  }
+  if (run->parsed()) {
+    if (rsync_exit >= 0) {
+      run_options.rsync_exit = rsync_exit;
+    }
+    return to_int(run_run(overrides, run_options, std::cout));
+  }
+  if (report->parsed()) {
+    return to_int(run_report_flush(overrides, std::cout));
+  }
+  if (withdraw->parsed()) {
+    return to_int(run_withdraw(overrides, cancel, std::cout));
   }
   if (verify->parsed()) {
     return to_int(run_verify(verify_options, std::cout));

@@ -38,9 +38,10 @@ public:
       throw ConfigError{m_source + ":1:1: missing required key 'mirror'"};
     }
     expect_map(doc, "the top level");
-    const auto seen = check_keys(
-        doc, "",
-        {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify", "probe"});
+    const auto seen =
+        check_keys(doc, "",
+                   {"mirror", "symlinks_dir", "torrents", "state_dir", "torrent_max_size", "verify",
+                    "probe", "run", "report", "hooks", "metrics_file"});
     require(doc, seen, "", "mirror");
     for (const auto& [key, value] : seen) {
       m_key_mark = value.first;
@@ -61,7 +62,34 @@ public:
         parse_verify(value.second, config);
       } else if (key == "probe") {
         parse_probe(value.second, config.probe);
+      } else if (key == "run") {
+        parse_run(value.second, config);
+      } else if (key == "report") {
+        parse_report(value.second, config.report);
+      } else if (key == "hooks") {
+        parse_hooks(value.second, config.hooks);
+      } else if (key == "metrics_file") {
+        config.metrics_file = absolute_path(value.second, key);
       }
+    }
+    if (!config.report.endpoint.empty()) {
+      const std::string& e = config.report.endpoint;
+      if (config.report.token_file.empty()) {
+        throw ConfigError{where(m_report_mark) + "'report.endpoint' needs 'report.token_file'"};
+      }
+      if (e.starts_with("http://") && !config.report.allow_insecure_http) {
+        throw ConfigError{where(m_report_mark) +
+                          "'report.endpoint' must be an https:// URL (plain http:// only with "
+                          "'report.allow_insecure_http: true', for local testing)"};
+      }
+      if (config.mirror.base_url.empty()) {
+        throw ConfigError{where(m_report_mark) +
+                          "'report.endpoint' needs 'mirror.base_url' (the URL reported)"};
+      }
+    }
+    if (config.report.client_cert.empty() != config.report.client_key.empty()) {
+      throw ConfigError{where(m_report_mark) +
+                        "'report.client_cert' and 'report.client_key' go together"};
     }
     return config;
   }
@@ -244,6 +272,112 @@ private:
     }
   }
 
+  void parse_run(const YAML::Node& node, Config& config)
+  {
+    if (node.IsNull()) {
+      return;
+    }
+    expect_map(node, "'run'");
+    const auto seen = check_keys(node, "run", {"timeout"});
+    for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
+      config.run_timeout_s = duration(value.second, "run." + key);
+    }
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& key) const
+  {
+    const std::string value = string_value(node, key);
+    if (value == "true" || value == "yes") {
+      return true;
+    }
+    if (value == "false" || value == "no") {
+      return false;
+    }
+    throw ConfigError{where(node.Mark()) + "'" + key + "' must be true or false, not '" + value +
+                      "'"};
+  }
+
+  void parse_report(const YAML::Node& node, ReportConfig& report)
+  {
+    m_report_mark = m_key_mark;
+    if (node.IsNull()) {
+      return;
+    }
+    expect_map(node, "'report'");
+    const auto seen =
+        check_keys(node, "report",
+                   {"endpoint", "allow_insecure_http", "token_file", "ca_file", "client_cert",
+                    "client_key", "timeout", "spool_dir", "spool_max"});
+    for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
+      const std::string full = "report." + key;
+      if (key == "endpoint") {
+        report.endpoint = string_value(value.second, full);
+        if (!report.endpoint.starts_with("https://") && !report.endpoint.starts_with("http://")) {
+          throw ConfigError{where(value.second.Mark()) + "'" + full +
+                            "' must be an https:// URL, not '" + report.endpoint + "'"};
+        }
+      } else if (key == "allow_insecure_http") {
+        report.allow_insecure_http = boolean(value.second, full);
+      } else if (key == "token_file") {
+        report.token_file = absolute_path(value.second, full);
+      } else if (key == "ca_file") {
+        report.ca_file = absolute_path(value.second, full);
+      } else if (key == "client_cert") {
+        report.client_cert = absolute_path(value.second, full);
+      } else if (key == "client_key") {
+        report.client_key = absolute_path(value.second, full);
+      } else if (key == "timeout") {
+        report.timeout_s = duration(value.second, full);
+      } else if (key == "spool_dir") {
+        report.spool_dir = absolute_path(value.second, full);
+      } else if (key == "spool_max") {
+        report.spool_max = bounded_integer(value.second, full, 1, 100'000);
+      }
+    }
+  }
+
+  std::vector<std::string> argv_list(const YAML::Node& node, const std::string& key) const
+  {
+    if (node.IsNull()) {
+      return {};
+    }
+    if (!node.IsSequence() || node.size() == 0) {
+      throw ConfigError{where(node.Mark()) + "'" + key +
+                        "' must be a command as a list: [/path/to/program, arg, ...]"};
+    }
+    std::vector<std::string> out;
+    for (const YAML::Node& item : node) {
+      out.push_back(string_value(item, key + "[]"));
+    }
+    if (out.front().empty() || out.front().front() != '/') {
+      throw ConfigError{where(node.Mark()) + "'" + key +
+                        "' must start with an absolute program path, not '" + out.front() + "'"};
+    }
+    return out;
+  }
+
+  void parse_hooks(const YAML::Node& node, HooksConfig& hooks)
+  {
+    if (node.IsNull()) {
+      return;
+    }
+    expect_map(node, "'hooks'");
+    const auto seen = check_keys(node, "hooks", {"on_ready", "on_problem", "timeout"});
+    for (const auto& [key, value] : seen) {
+      m_key_mark = value.first;
+      const std::string full = "hooks." + key;
+      if (key == "on_ready") {
+        hooks.on_ready = argv_list(value.second, full);
+      } else if (key == "on_problem") {
+        hooks.on_problem = argv_list(value.second, full);
+      } else if (key == "timeout") {
+        hooks.timeout_s = duration(value.second, full);
+      }
+    }
+  }
+
   // "3600", "90s", "30m", "12h", "7d": seconds.
   std::int64_t duration(const YAML::Node& node, const std::string& key) const
   {
@@ -275,7 +409,7 @@ private:
       throw ConfigError{where(m_key_mark) + "'mirror' has no value (needs name and root)"};
     }
     expect_map(node, "'mirror'");
-    const auto seen = check_keys(node, "mirror", {"name", "root", "base_url"});
+    const auto seen = check_keys(node, "mirror", {"name", "root", "base_url", "timestamp_file"});
     require(node, seen, "mirror", "name");
     require(node, seen, "mirror", "root");
     for (const auto& [key, value] : seen) {
@@ -294,12 +428,18 @@ private:
           throw ConfigError{where(value.second.Mark()) + "'" + full +
                             "' must start with http:// or https://"};
         }
+      } else if (key == "timestamp_file") {
+        mirror.timestamp_file = string_value(value.second, full);
+        if (auto ok = check_symlinks_dir(mirror.timestamp_file); !ok) {
+          throw ConfigError{where(value.second.Mark()) + "'" + full + "' " + ok.error()};
+        }
       }
     }
   }
 
   const std::string& m_source;
-  YAML::Mark m_key_mark = YAML::Mark::null_mark(); // the key whose value is being read
+  YAML::Mark m_key_mark = YAML::Mark::null_mark();    // the key whose value is being read
+  YAML::Mark m_report_mark = YAML::Mark::null_mark(); // the 'report' key
 };
 
 } // namespace

@@ -21,6 +21,9 @@ struct MirrorConfig {
   std::string name;     // required in a file
   std::string root;     // required in a file; absolute
   std::string base_url; // optional; http:// or https://
+  // Optional, relative to root: a file whose mtime (or leading Unix time, as in a mirmon
+  // timestamp) says when the tree was last synced upstream; reported as the tree timestamp.
+  std::string timestamp_file;
 };
 
 // probe.*: the web-seed probe's bounds (docs/config.md).
@@ -34,6 +37,27 @@ struct ProbeConfig {
   std::string ca_file; // absolute; "" = the system CA store
 };
 
+// report.*: where and how `run` sends readiness reports (docs/report.md). Nothing is sent
+// unless `endpoint` is set.
+struct ReportConfig {
+  std::string endpoint;             // https:// (http:// only with allow_insecure_http); "" = off
+  bool allow_insecure_http = false; // for local testing only
+  std::string token_file;           // absolute; required with an endpoint; mode 0600 or 0400
+  std::string ca_file;              // absolute; "" = the system CA store
+  std::string client_cert;          // absolute; optional mTLS (with client_key)
+  std::string client_key;
+  std::int64_t timeout_s = 30;   // per delivery attempt series (retries included)
+  std::string spool_dir;         // absolute; "" = state_dir/spool
+  std::uint64_t spool_max = 100; // reports kept for resending; the oldest are dropped
+};
+
+// hooks.*: admin commands `run` starts after each run (argv lists, never a shell).
+struct HooksConfig {
+  std::vector<std::string> on_ready;   // every torrent ready
+  std::vector<std::string> on_problem; // anything else (not ready, sync failed, report failed)
+  std::int64_t timeout_s = 60;
+};
+
 struct Config {
   std::string source; // the file it was read from; "" for the built-in defaults
   MirrorConfig mirror;
@@ -45,6 +69,10 @@ struct Config {
   unsigned jobs = 0;                           // verify.jobs: hashing threads; 0 = one per core
   Priority priority;                           // verify.nice, verify.io_class (run, --low-priority)
   ProbeConfig probe;
+  std::int64_t run_timeout_s = 2 * 3600; // run.timeout: the whole `run`, bounded
+  ReportConfig report;
+  HooksConfig hooks;
+  std::string metrics_file; // absolute; "" = none (Prometheus textfile collector format)
 };
 
 // Parses configuration text. `source` names the text in error messages.

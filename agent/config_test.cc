@@ -117,10 +117,11 @@ TEST_CASE("config errors name file:line:column and the key", "[config]")
         "agent.yaml:2:17: 'probe.sample' must be a whole number from 0 to 1000000, not '-1'");
   CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {ca_file: ca.pem}\n") ==
         "agent.yaml:2:18: 'probe.ca_file' must be an absolute path, not 'ca.pem'");
-  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {timeout: soon}\n").find(
-            "'probe.timeout' must be a positive duration") != std::string::npos);
-  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {samples: 3}\n").starts_with(
-      "agent.yaml:2:9: unknown key 'probe.samples' (known here: ca_file, connections_per_host,"));
+  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {timeout: soon}\n")
+            .find("'probe.timeout' must be a positive duration") != std::string::npos);
+  CHECK(error_of("mirror: {name: m, root: /srv}\nprobe: {samples: 3}\n")
+            .starts_with("agent.yaml:2:9: unknown key 'probe.samples' (known here: ca_file, "
+                         "connections_per_host,"));
   CHECK(error_of("mirror: {name: m, root: /srv}\nverify: {nice: 20}\n") ==
         "agent.yaml:2:16: 'verify.nice' must be a whole number from 0 to 19, not '20'");
   CHECK(error_of("mirror: {name: m, root: /srv}\nverify: {io_class: realtime}\n") ==

@@ -8,6 +8,7 @@ enum class ExitCode : int {
   findings = 1, // at least one error finding: something is not ready
   usage = 2,    // bad command line or configuration
   internal = 3, // unexpected failure inside the agent
+  busy = 4,     // `run`, `report --flush`, `withdraw`: another run holds the state lock
 };
 
 constexpr int to_int(ExitCode code)

@@ -32,6 +32,7 @@ std::string_view code_name(Code code)
   case Code::http_redirect: return "http-redirect";
   case Code::http_timeout: return "http-timeout";
   case Code::probe_skipped: return "probe-skipped";
+  case Code::verify_skipped: return "verify-skipped";
   }
   return "unknown";
 }

@@ -40,6 +40,7 @@ enum class Code {
   http_redirect,         // warning (error when it leads to another file name)
   http_timeout,          // error: no complete answer within the time limit
   probe_skipped,         // warning: not probed (local errors, sampling or the run's budget)
+  verify_skipped,        // error: not verified: `run`'s time (run.timeout) ran out first
 };
 
 // The stable string of `code`, e.g. "escapes-root".

@@ -92,7 +92,9 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
-void global_init()
+} // namespace
+
+void curl_global_setup()
 {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -101,6 +103,8 @@ void global_init()
     }
   });
 }
+
+namespace {
 
 Easy make_easy(const HttpRequest& request, Transfer& t, const FetchLimits& limits,
                const std::string& user_agent)
@@ -167,7 +171,7 @@ void collect(Transfer& t, CURLcode result)
 std::vector<HttpResponse> fetch_all(const std::vector<HttpRequest>& requests,
                                     const FetchLimits& limits)
 {
-  global_init();
+  curl_global_setup();
   std::vector<HttpResponse> responses(requests.size());
   Multi multi(curl_multi_init());
   if (!multi) {

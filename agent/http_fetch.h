@@ -48,6 +48,9 @@ struct FetchLimits {
   std::string user_agent; // "" = webseed-agent/VERSION
 };
 
+// libcurl's process-wide set-up, once (thread-safe). Throws std::runtime_error on failure.
+void curl_global_setup();
+
 // Runs every request (concurrently, within the limits); one response per request, in order.
 // Throws std::runtime_error only when libcurl itself cannot be set up.
 std::vector<HttpResponse> fetch_all(const std::vector<HttpRequest>& requests,

@@ -46,7 +46,7 @@ std::string piece_list(const std::vector<std::uint64_t>& pieces)
 
 PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, const Locator& locate,
                             const DisplayPath& display, const VerifyOptions& options,
-                            const FreshCheck& fresh)
+                            const FreshCheck& fresh, bool may_hash)
 {
   PayloadReport report;
   Identities opened;
@@ -93,6 +93,11 @@ PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, co
       static_cast<std::size_t>(std::count(report.fresh.begin(), report.fresh.end(), true));
   if (!opened.empty() && report.files_cached == opened.size() && !has_error(report.findings)) {
     report.cached = true;
+    sort_findings(report.findings);
+    return report;
+  }
+  if (!may_hash) {
+    report.skipped = true;
     sort_findings(report.findings);
     return report;
   }

@@ -43,15 +43,17 @@ struct PayloadReport {
   std::size_t files_cached = 0; // files not hashed because they were unchanged
   std::vector<bool> fresh;      // per torrent file: unchanged since verified (not hashed)
   Identities verified;          // files hashed in this run and found good (to record)
+  bool skipped = false;         // hashing was needed but not allowed (check_payload's may_hash)
   bool ready() const { return !has_error(findings); }
 };
 
 // Locates every non-empty, non-pad, non-symlink file of `torrent`; size-mismatch when the
 // size differs; opens the rest (Resolver::open_file, never blocking) and verifies them;
-// hash-mismatch per file with the failed pieces and the byte ranges they cover.
+// hash-mismatch per file with the failed pieces and the byte ranges they cover. Without
+// `may_hash` nothing is hashed: a torrent the cache does not cover comes back `skipped`.
 PayloadReport check_payload(const Resolver& resolver, const Torrent& torrent, const Locator& locate,
                             const DisplayPath& display, const VerifyOptions& options,
-                            const FreshCheck& fresh = {});
+                            const FreshCheck& fresh = {}, bool may_hash = true);
 
 // "3, 7-9, 12" for sorted piece indices.
 std::string piece_list(const std::vector<std::uint64_t>& pieces);
