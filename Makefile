@@ -17,6 +17,8 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man/man1
 DOCDIR = $(PREFIX)/share/doc/webseed-agent
 SYSCONFDIR ?= /etc
+HOOKDIR = $(PREFIX)/share/webseed-agent/hooks
+UNITDIR = $(PREFIX)/share/webseed-agent/systemd
 PYTHON ?= /usr/bin/python3
 
 CXX ?= g++
@@ -121,6 +123,12 @@ install: $(BUILD)/webseed-agent
 	install -m 0644 docs/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-agent.1
 	install -m 0644 README.md docs/*.md docs/*.json $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf/agent.yaml $(DESTDIR)$(DOCDIR)/agent.yaml.sample
+	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 hooks/webseed-rsync hooks/ftpsync-hook $(DESTDIR)$(HOOKDIR)/
+	install -m 0644 hooks/README.md $(DESTDIR)$(DOCDIR)/hooks.md
+	install -m 0644 contrib/systemd/README.md $(DESTDIR)$(DOCDIR)/systemd.md
+	sed 's|/usr/local/bin/|$(BINDIR)/|' contrib/systemd/webseed-agent.service > $(DESTDIR)$(UNITDIR)/webseed-agent.service
+	install -m 0644 contrib/systemd/webseed-agent.timer $(DESTDIR)$(UNITDIR)/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml"; \
 	else \
@@ -129,7 +137,7 @@ install: $(BUILD)/webseed-agent
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/webseed-agent $(DESTDIR)$(MANDIR)/webseed-agent.1
-	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PREFIX)/share/webseed-agent
 
 # ---- housekeeping ----
 format:

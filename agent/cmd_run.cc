@@ -191,12 +191,14 @@ ExitCode run_run(const Overrides& overrides, const RunOptions& options, std::ost
     }
   }
 
+  // A first sync that failed may have left no mirror root: that is still a report.
   auto resolver = Resolver::open(settings.root);
-  if (!resolver) {
+  const bool sync_failed = options.rsync_exit && !rsync_exit_usable(*options.rsync_exit);
+  if (!resolver && !sync_failed) {
     throw Fatal(ExitCode::usage, "mirror root " + resolver.error());
   }
-  const SyncInfo sync =
-      read_sync_state(*resolver, config.mirror.timestamp_file, options.rsync_exit);
+  const SyncInfo sync = read_sync_state(resolver ? &*resolver : nullptr,
+                                        config.mirror.timestamp_file, options.rsync_exit);
   if (!sync.timestamp_error.empty()) {
     log.say(LogLevel::warning, "mirror.timestamp_file " + sync.timestamp_error);
   }

@@ -85,10 +85,10 @@ TEST_CASE("defaults apply to optional keys", "[config]")
 TEST_CASE("config errors name file:line:column and the key", "[config]")
 {
   CHECK(error_of("mirror:\n  name: m\n  root: /srv/m\n  nmae: x\n") ==
-        "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root)");
+        "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root, timestamp_file)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n") ==
-        "agent.yaml:2:1: unknown key 'jobz' (known here: mirror, probe, state_dir, symlinks_dir, "
-        "torrent_max_size, torrents, verify)");
+        "agent.yaml:2:1: unknown key 'jobz' (known here: hooks, metrics_file, mirror, probe, "
+        "report, run, state_dir, symlinks_dir, torrent_max_size, torrents, verify)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents: 5\n") ==
         "agent.yaml:2:11: 'torrents' must be a list of paths (one '- /path' per line)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\ntorrents:\n  - relative/dir\n") ==
@@ -161,4 +161,81 @@ TEST_CASE("check_symlinks_dir accepts only paths inside the root", "[config]")
   CHECK_FALSE(agent::check_symlinks_dir("/abs"));
   CHECK_FALSE(agent::check_symlinks_dir("a/../../b"));
   CHECK_FALSE(agent::check_symlinks_dir(".."));
+}
+
+TEST_CASE("report, hooks, run and metrics keys", "[config]")
+{
+  auto c = agent::parse_config(R"(mirror:
+  name: m
+  root: /srv/m
+  base_url: https://m.example.org/
+  timestamp_file: timestamp.mirmon
+run:
+  timeout: 90m
+report:
+  endpoint: https://central.example.org/api/v1/reports
+  token_file: /etc/webseed-agent/token
+  ca_file: /etc/ssl/ca.pem
+  client_cert: /etc/webseed-agent/client.pem
+  client_key: /etc/webseed-agent/client.key
+  timeout: 45s
+  spool_dir: /var/spool/webseed-agent
+  spool_max: 7
+hooks:
+  on_ready: [/usr/bin/true]
+  on_problem: [/usr/local/bin/page, --team, mirrors]
+  timeout: 2m
+metrics_file: /var/lib/prometheus/node-exporter/webseed_agent.prom
+)",
+                               "agent.yaml");
+  REQUIRE(c);
+  CHECK(c->mirror.timestamp_file == "timestamp.mirmon");
+  CHECK(c->run_timeout_s == 5400);
+  CHECK(c->report.endpoint == "https://central.example.org/api/v1/reports");
+  CHECK(c->report.token_file == "/etc/webseed-agent/token");
+  CHECK(c->report.timeout_s == 45);
+  CHECK(c->report.spool_max == 7);
+  CHECK(c->report.client_key == "/etc/webseed-agent/client.key");
+  CHECK(c->hooks.on_problem == std::vector<std::string>{"/usr/local/bin/page", "--team", "mirrors"});
+  CHECK(c->hooks.timeout_s == 120);
+  CHECK(c->metrics_file == "/var/lib/prometheus/node-exporter/webseed_agent.prom");
+
+  auto d = agent::parse_config("mirror: {name: m, root: /srv/m}\n", "agent.yaml");
+  REQUIRE(d);
+  CHECK(d->report.endpoint.empty());
+  CHECK(d->report.timeout_s == 30);
+  CHECK(d->run_timeout_s == 7200);
+}
+
+TEST_CASE("report keys are checked", "[config]")
+{
+  const std::string m = "mirror: {name: m, root: /srv/m, base_url: 'https://m/'}\n";
+  CHECK(error_of(m + "report:\n  endpoint: http://c/api\n  token_file: /t\n") ==
+        "agent.yaml:2:1: 'report.endpoint' must be an https:// URL (plain http:// only with "
+        "'report.allow_insecure_http: true', for local testing)");
+  CHECK(agent::parse_config(m + "report:\n  endpoint: http://c/api\n  token_file: /t\n"
+                                "  allow_insecure_http: true\n",
+                            "agent.yaml"));
+  CHECK(error_of(m + "report:\n  endpoint: https://c/api\n") ==
+        "agent.yaml:2:1: 'report.endpoint' needs 'report.token_file'");
+  CHECK(error_of("mirror: {name: m, root: /srv/m}\nreport:\n  endpoint: https://c/\n"
+                 "  token_file: /t\n") ==
+        "agent.yaml:2:1: 'report.endpoint' needs 'mirror.base_url' (the URL reported)");
+  CHECK(error_of(m + "report:\n  endpoint: ftp://c/\n") ==
+        "agent.yaml:3:13: 'report.endpoint' must be an https:// URL, not 'ftp://c/'");
+  CHECK(error_of(m + "report:\n  client_cert: /c.pem\n") ==
+        "agent.yaml:2:1: 'report.client_cert' and 'report.client_key' go together");
+  CHECK(error_of(m + "report:\n  allow_insecure_http: maybe\n") ==
+        "agent.yaml:3:24: 'report.allow_insecure_http' must be true or false, not 'maybe'");
+  CHECK(error_of(m + "hooks:\n  on_ready: notify-send hi\n") ==
+        "agent.yaml:3:13: 'hooks.on_ready' must be a command as a list: [/path/to/program, arg, "
+        "...]");
+  CHECK(error_of(m + "hooks:\n  on_ready: [mail, root]\n") ==
+        "agent.yaml:3:13: 'hooks.on_ready' must start with an absolute program path, not 'mail'");
+  CHECK(error_of(m + "run:\n  timeout: soon\n") ==
+        "agent.yaml:3:12: 'run.timeout' must be a positive duration like 3600, 90s, 30m, 12h or "
+        "7d, not 'soon'");
+  CHECK(error_of("mirror: {name: m, root: /srv/m, timestamp_file: ../t}\n") ==
+        "agent.yaml:1:49: 'mirror.timestamp_file' must stay inside the mirror root (no '..'), "
+        "not '../t'");
 }

@@ -6,6 +6,9 @@
 // be transferred, e.g. permissions upstream) and 24 (source files vanished during the transfer)
 // leave a usable tree; the files they concern are judged like any other. Every other code is
 // a failed sync.
+//
+// ftpsync runs its hooks while its own marker (holding its PID) is still in place: a marker
+// naming an ancestor of this process is the finished sync that started us, and is ignored.
 #pragma once
 
 #include "safe_resolve.h"
@@ -40,7 +43,8 @@ bool rsync_exit_usable(int code);
 
 // Looks at the mirror root (markers) and the timestamp file (relative to the root, resolved
 // inside it; its leading Unix time if it starts with one, else its mtime). Never throws.
-SyncInfo read_sync_state(Resolver& resolver, const std::string& timestamp_file,
+// `resolver` may be null when the mirror root cannot be opened (a first sync that failed).
+SyncInfo read_sync_state(Resolver* resolver, const std::string& timestamp_file,
                          std::optional<int> rsync_exit);
 
 } // namespace agent
