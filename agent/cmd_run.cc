@@ -274,9 +274,10 @@ ExitCode run_run(const Overrides& overrides, const RunOptions& options, std::ost
     }
     spooled = flushed.remaining;
     const auto& ids = flushed.delivered_ids;
+    const std::vector<SpooledReport> left = spool->list();
     delivery =
         std::find(ids.begin(), ids.end(), header.report_id) != ids.end() ? "delivered"
-        : std::any_of(spool->list().begin(), spool->list().end(),
+        : std::any_of(left.begin(), left.end(),
                       [&](const SpooledReport& r) { return r.report_id == header.report_id; })
             ? "spooled"
             : "rejected";

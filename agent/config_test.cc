@@ -85,7 +85,8 @@ TEST_CASE("defaults apply to optional keys", "[config]")
 TEST_CASE("config errors name file:line:column and the key", "[config]")
 {
   CHECK(error_of("mirror:\n  name: m\n  root: /srv/m\n  nmae: x\n") ==
-        "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root, timestamp_file)");
+        "agent.yaml:4:3: unknown key 'mirror.nmae' (known here: base_url, name, root, "
+        "timestamp_file)");
   CHECK(error_of("mirror: {name: m, root: /srv/m}\njobz: 4\n") ==
         "agent.yaml:2:1: unknown key 'jobz' (known here: hooks, metrics_file, mirror, probe, "
         "report, run, state_dir, symlinks_dir, torrent_max_size, torrents, verify)");
@@ -196,7 +197,8 @@ metrics_file: /var/lib/prometheus/node-exporter/webseed_agent.prom
   CHECK(c->report.timeout_s == 45);
   CHECK(c->report.spool_max == 7);
   CHECK(c->report.client_key == "/etc/webseed-agent/client.key");
-  CHECK(c->hooks.on_problem == std::vector<std::string>{"/usr/local/bin/page", "--team", "mirrors"});
+  CHECK(c->hooks.on_problem ==
+        std::vector<std::string>{"/usr/local/bin/page", "--team", "mirrors"});
   CHECK(c->hooks.timeout_s == 120);
   CHECK(c->metrics_file == "/var/lib/prometheus/node-exporter/webseed_agent.prom");
 

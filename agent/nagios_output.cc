@@ -11,9 +11,11 @@ namespace {
 // The plugin line must stay one line, and '|' separates the perfdata.
 std::string plain(const std::string& text)
 {
-  std::string out = util::escape_for_terminal(text);
+  std::string out = util::to_utf8_lossy(text);
   for (char& c : out) {
-    if (c == '|' || c == '\n' || c == '\r') {
+    if (c == '|') {
+      c = '/';
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       c = ' ';
     }
   }

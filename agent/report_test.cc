@@ -73,7 +73,8 @@ TEST_CASE("the token file must be private and one line", "[report]")
   REQUIRE_FALSE(bad);
   CHECK(bad.error() == t / "token" +
                            ": the token file is accessible by group or others (mode 0640); "
-                           "refusing to use it: chmod 600 " + t / "token");
+                           "refusing to use it: chmod 600 " +
+                           t / "token");
   t.file("inject", "abc\r\nX-Evil: 1\n");
   ::chmod((t / "inject").c_str(), 0600);
   REQUIRE_FALSE(read_token_file(t / "inject"));
@@ -83,12 +84,12 @@ TEST_CASE("the token file must be private and one line", "[report]")
   CHECK(read_token_file(t / "empty").error() == t / "empty" + ": the token file is empty");
   t.fifo("fifo");
   ::chmod((t / "fifo").c_str(), 0600);
-  CHECK(read_token_file(t / "fifo").error() == t / "fifo" + ": the token file is not a regular file");
+  CHECK(read_token_file(t / "fifo").error() ==
+        t / "fifo" + ": the token file is not a regular file");
   CHECK_FALSE(read_token_file(t / "missing"));
 }
 
-TEST_CASE("the spool keeps reports oldest first, bounded, and cleans up after a crash",
-          "[report]")
+TEST_CASE("the spool keeps reports oldest first, bounded, and cleans up after a crash", "[report]")
 {
   testing::TempTree t;
   t.file("spool/00000000000000000001-xx.json.tmp.123.4", "half");
