@@ -1,6 +1,7 @@
 #include "report_send.h"
 
 #include "http_fetch.h"
+#include "http_headers.h"
 #include "util/fd.h"
 #include "util/read_file.h"
 #include "util/text.h"
@@ -172,30 +173,6 @@ long post_once(const Endpoint& ep, const std::string& body, const std::string& r
 }
 
 } // namespace
-
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now)
-{
-  constexpr std::int64_t k_max = 86400;
-  if (value.empty() || value.size() > 64) {
-    return std::nullopt;
-  }
-  if (value.front() >= '0' && value.front() <= '9') {
-    std::int64_t n = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (end != value.data() + value.size() ||
-        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
-      return std::nullopt;
-    }
-    return std::chrono::seconds(ec == std::errc() ? std::min(n, k_max) : k_max);
-  }
-  const std::string date(value);
-  const time_t when = curl_getdate(date.c_str(), nullptr);
-  if (when == -1) {
-    return std::nullopt;
-  }
-  const std::int64_t wait = static_cast<std::int64_t>(when) - now;
-  return std::chrono::seconds(std::clamp<std::int64_t>(wait, 0, k_max));
-}
 
 std::chrono::milliseconds backoff_delay(int attempt, double random01)
 {

@@ -49,10 +49,6 @@ Delivery deliver_report(const Endpoint& endpoint, const std::string& body,
                         const std::string& report_id,
                         std::chrono::steady_clock::time_point deadline);
 
-// A Retry-After header value (delta-seconds, or an HTTP date relative to `now`, Unix time):
-// the wait it asks for, clamped to [0, 1 day]; nullopt when unparsable.
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now);
-
 // The time to wait before retry number `attempt` (1, 2, ...): min(60 s, 2^(attempt-1) s) with
 // full jitter in [half, whole] of it; `random01` in [0, 1).
 std::chrono::milliseconds backoff_delay(int attempt, double random01);

@@ -1,6 +1,7 @@
 // Unit tests of the report's parts: ids, times, Retry-After, backoff, the token file, the
 // spool and the run lock. Delivery itself is tested against a real HTTPS endpoint
 // (tests/integration/test_run_report.py).
+#include "http_headers.h"
 #include "report_build.h"
 #include "report_send.h"
 #include "report_spool.h"

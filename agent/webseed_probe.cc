@@ -1,5 +1,7 @@
 #include "webseed_probe.h"
 
+#include "http_headers.h"
+
 #include "merkle.h"
 #include "mirror_layout.h"
 #include "util/sha.h"
@@ -93,26 +95,6 @@ ProbeItem local_item(std::size_t file, std::uint64_t offset, std::uint64_t lengt
   item.segments.push_back({file, offset, length});
   item.purpose = std::move(purpose);
   return item;
-}
-
-// "bytes A-B/TOTAL" -> (A, B); nullopt when malformed.
-std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_content_range(std::string_view v)
-{
-  if (!v.starts_with("bytes ")) {
-    return std::nullopt;
-  }
-  v.remove_prefix(6);
-  std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  auto r = std::from_chars(v.data(), v.data() + v.size(), a);
-  if (r.ec != std::errc() || r.ptr == v.data() + v.size() || *r.ptr != '-') {
-    return std::nullopt;
-  }
-  r = std::from_chars(r.ptr + 1, v.data() + v.size(), b);
-  if (r.ec != std::errc() || r.ptr == v.data() + v.size() || *r.ptr != '/') {
-    return std::nullopt;
-  }
-  return std::pair{a, b};
 }
 
 std::string last_component(std::string_view url)
