@@ -173,12 +173,12 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     r.report = check_payload(
         *resolver, t, [&](const TorrentFile& f) { return entry.locate(f); },
         [&](const TorrentFile& f) { return entry.display(f); }, verify, fresh, may_hash);
-    if (r.report.skipped) {
+    if (r.report.skipped && !has_error(r.report.findings)) {
       r.report.findings.emplace_back(
           Code::verify_skipped, settings.config.symlinks_dir + "/" + t.name, std::nullopt,
           "not verified: the run's time (run.timeout) ran out before this torrent's turn",
           "the next run goes on from here (verified files are remembered); or raise run.timeout");
-    } else if (!r.report.cached) {
+    } else if (!r.report.cached && !r.report.skipped) {
       cache.update(key, r.report.verified, r.report.fresh, now);
     }
     for (Finding& f : entry.unexpected_files()) {
@@ -194,8 +194,16 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     for (const TorrentResult& r : run.torrents) {
       inputs.push_back({r.torrent ? &*r.torrent : nullptr, r.report.ready()});
     }
+    Config probe_config = settings.config;
+    if (options.probe_deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+                            *options.probe_deadline - std::chrono::steady_clock::now())
+                            .count();
+      probe_config.probe.timeout_s =
+          std::clamp<std::int64_t>(left, 1, probe_config.probe.timeout_s);
+    }
     std::vector<ProbeOutcome> probes =
-        run_probes(*resolver, settings.root, run.base_url, settings.config, inputs);
+        run_probes(*resolver, settings.root, run.base_url, probe_config, inputs);
     for (std::size_t i = 0; i < run.torrents.size(); ++i) {
       TorrentResult& r = run.torrents[i];
       for (Finding& f : probes[i].result.findings) {

@@ -30,6 +30,8 @@ struct CheckOptions {
   // Past this point no more hashing starts: torrents the cache does not cover get
   // verify-skipped (`run`, bounded by run.timeout).
   std::optional<std::chrono::steady_clock::time_point> hash_deadline;
+  // The probe ends by then at the latest (probe.timeout capped to what is left when it starts).
+  std::optional<std::chrono::steady_clock::time_point> probe_deadline;
 };
 
 struct TorrentResult {

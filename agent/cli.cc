@@ -8,6 +8,7 @@
 #include "cmd_verify.h"
 #include "error.h"
 #include "nagios_output.h"
+#include "run_log.h"
 #include "settings.h"
 #include "version.h"
 
@@ -234,7 +235,7 @@ int run_cli(int argc, char** argv)
       try {
         const Settings settings = load_settings(overrides);
         return to_int(run_check(settings, check_options, std::cout));
-      } catch (const Fatal& e) {
+      } catch (const std::exception& e) {
         return print_nagios_unknown(std::cout, e.what());
       }
     }
@@ -245,7 +246,17 @@ int run_cli(int argc, char** argv)
     if (rsync_exit >= 0) {
       run_options.rsync_exit = rsync_exit;
     }
-    return to_int(run_run(overrides, run_options, std::cout));
+    // The hook's fatal errors go to syslog too (main prints them on stderr).
+    try {
+      return to_int(run_run(overrides, run_options, std::cout));
+    } catch (const Fatal& e) {
+      syslog_only(e.code() == ExitCode::busy ? LogLevel::notice : LogLevel::error,
+                  std::string("run: ") + e.what());
+      throw;
+    } catch (const std::exception& e) {
+      syslog_only(LogLevel::error, std::string("run: internal error: ") + e.what());
+      throw;
+    }
   }
   if (report->parsed()) {
     return to_int(run_report_flush(overrides, std::cout));

@@ -74,7 +74,7 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
       const int code = print_nagios(out, run);
       out.flush();
       return static_cast<ExitCode>(code);
-    } catch (const Fatal& e) {
+    } catch (const std::exception& e) {
       const int code = print_nagios_unknown(out, e.what());
       out.flush();
       return static_cast<ExitCode>(code);

@@ -77,17 +77,26 @@ ExitCode run_report_flush(const Overrides& overrides, std::ostream& out)
 
 ExitCode run_withdraw(const Overrides& overrides, bool cancel, std::ostream& out)
 {
-  Session s = open_session(overrides, "withdraw");
-  RunLog log(true);
   if (cancel) {
-    if (::unlink(s.setup.withdrawn_marker.c_str()) != 0) {
+    // Needs no endpoint: a mirror may cancel after removing report.* from its config.
+    const Settings settings = load_settings(overrides);
+    const std::string state_dir = effective_state_dir(settings, "");
+    auto lock = RunLock::acquire(state_dir);
+    if (!lock) {
+      throw Fatal(lock.error().busy ? ExitCode::busy : ExitCode::usage, lock.error().message);
+    }
+    const std::string marker = withdrawn_marker_path(state_dir);
+    if (::unlink(marker.c_str()) != 0) {
       out << "this mirror had not withdrawn; nothing to cancel\n";
       return ExitCode::ok;
     }
-    log.say(LogLevel::notice, "withdraw cancelled: the next run reports this mirror as opted in");
+    RunLog(true).say(LogLevel::notice,
+                     "withdraw cancelled: the next run reports this mirror as opted in");
     out << "opted in again: the next run reports this mirror as opted in\n";
     return ExitCode::ok;
   }
+  Session s = open_session(overrides, "withdraw");
+  RunLog log(true);
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
   if (auto w = util::write_file_atomic(s.setup.withdrawn_marker, utc_time(now) + "\n", 0644); !w) {
     throw Fatal(ExitCode::usage, "cannot record the withdrawal: " + w.error());

@@ -145,23 +145,15 @@ ExitCode run_run(const Overrides& overrides, const RunOptions& options, std::ost
   const Clock::time_point started = Clock::now();
   const std::int64_t started_unix = static_cast<std::int64_t>(std::time(nullptr));
   RunLog log(false);
-  Settings settings;
-  ReportSetup report_setup;
-  std::string state_dir;
-  try {
-    settings = load_settings(overrides);
-    state_dir = effective_state_dir(settings, "");
-    report_setup = prepare_report(settings.config, state_dir);
-  } catch (const Fatal& e) {
-    RunLog(false).say(LogLevel::notice, std::string("cannot run: ") + e.what());
-    throw;
-  }
+  // A fatal error (Fatal) reaches syslog through the command line's handler (cli.cc).
+  const Settings settings = load_settings(overrides);
+  const std::string state_dir = effective_state_dir(settings, "");
+  const ReportSetup report_setup = prepare_report(settings.config, state_dir);
   const Config& config = settings.config;
   const bool send = report_setup.enabled && !options.dry_run;
 
   auto lock = RunLock::acquire(state_dir);
   if (!lock) {
-    log.say(LogLevel::notice, lock.error().message);
     throw Fatal(lock.error().busy ? ExitCode::busy : ExitCode::usage, lock.error().message);
   }
   const Clock::time_point end = started + std::chrono::seconds(config.run_timeout_s);
@@ -213,14 +205,8 @@ ExitCode run_run(const Overrides& overrides, const RunOptions& options, std::ost
     CheckOptions co;
     co.state_dir = state_dir;
     co.hash_deadline = end - reserve;
-    Settings bounded = settings;
-    bounded.config.probe.timeout_s = std::max<std::int64_t>(
-        1, std::min<std::int64_t>(
-               config.probe.timeout_s,
-               std::chrono::duration_cast<std::chrono::seconds>(
-                   (end - std::min<Clock::duration>((end - started) / 4, tail)) - Clock::now())
-                   .count()));
-    check = perform_check(bounded, co);
+    co.probe_deadline = end - std::min<Clock::duration>((end - started) / 4, tail);
+    check = perform_check(settings, co);
     for (const std::string& w : check->warnings) {
       log.say(LogLevel::warning, w);
     }
@@ -257,30 +243,41 @@ ExitCode run_run(const Overrides& overrides, const RunOptions& options, std::ost
   std::string delivery_message;
   std::uint64_t spooled = 0;
   if (send) {
-    auto added = spool->add(header.report_id, report.dump());
+    const std::string body = report.dump();
+    auto added = spool->add(header.report_id, body);
     if (!added) {
+      // Nowhere to keep it (disk full?): one direct attempt, so it is not lost for sure.
       log.say(LogLevel::error, "cannot spool the report: " + added.error());
+      const Delivery d = deliver_report(report_setup.endpoint, body, header.report_id,
+                                        std::min(Clock::now() + report_budget, end));
+      failures += d.outcome == Delivery::Outcome::delivered ? 0 : 1;
+      delivery = d.outcome == Delivery::Outcome::delivered ? "delivered" : "not-spooled";
+      delivery_message = d.message;
+      if (!d.message.empty()) {
+        log.say(LogLevel::warning, "report " + header.report_id + " lost: " + d.message);
+      }
+      spooled = spool->list().size();
     } else {
       for (const std::string& m : *added) {
         log.say(LogLevel::warning, m);
       }
+      const FlushResult flushed =
+          flush_spool(*spool, report_setup.endpoint, std::min(Clock::now() + report_budget, end));
+      failures += static_cast<std::uint64_t>(flushed.failures);
+      for (const std::string& m : flushed.messages) {
+        log.say(LogLevel::warning, m);
+        delivery_message = m;
+      }
+      spooled = flushed.remaining;
+      const auto& ids = flushed.delivered_ids;
+      const std::vector<SpooledReport> left = spool->list();
+      delivery =
+          std::find(ids.begin(), ids.end(), header.report_id) != ids.end() ? "delivered"
+          : std::any_of(left.begin(), left.end(),
+                        [&](const SpooledReport& r) { return r.report_id == header.report_id; })
+              ? "spooled"
+              : "rejected";
     }
-    const FlushResult flushed =
-        flush_spool(*spool, report_setup.endpoint, std::min(Clock::now() + report_budget, end));
-    failures += static_cast<std::uint64_t>(flushed.failures);
-    for (const std::string& m : flushed.messages) {
-      log.say(LogLevel::warning, m);
-      delivery_message = m;
-    }
-    spooled = flushed.remaining;
-    const auto& ids = flushed.delivered_ids;
-    const std::vector<SpooledReport> left = spool->list();
-    delivery =
-        std::find(ids.begin(), ids.end(), header.report_id) != ids.end() ? "delivered"
-        : std::any_of(left.begin(), left.end(),
-                      [&](const SpooledReport& r) { return r.report_id == header.report_id; })
-            ? "spooled"
-            : "rejected";
   }
 
   const std::string status_path = state_dir + "/status.json";

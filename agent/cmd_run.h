@@ -17,8 +17,10 @@ namespace agent {
 struct RunOptions {
   std::optional<int> rsync_exit; // --rsync-exit N: the exit code of the sync that just ran
   bool strict = false;           // exit 1 when not ready (default: 0, never breaking the sync)
-  bool dry_run = false;          // print the report instead of sending it; change nothing
-  std::string write_report;      // also write the report to this file (atomically)
+  // Print the report instead of sending it: no spool, status.json, metrics or hooks (the
+  // check itself runs, and records what it verified in the cache).
+  bool dry_run = false;
+  std::string write_report; // also write the report to this file (atomically)
 };
 
 // Exit codes: 0 (and with --strict: 0 ready, 1 not ready / not judged), 2 usage or

@@ -42,7 +42,7 @@ struct ProbeConfig {
 struct ReportConfig {
   std::string endpoint;             // https:// (http:// only with allow_insecure_http); "" = off
   bool allow_insecure_http = false; // for local testing only
-  std::string token_file;           // absolute; required with an endpoint; mode 0600 or 0400
+  std::string token_file;           // absolute; required with an endpoint; no group/other access
   std::string ca_file;              // absolute; "" = the system CA store
   std::string client_cert;          // absolute; optional mTLS (with client_key)
   std::string client_key;

@@ -36,7 +36,7 @@ std::string render_metrics(const RunMetrics& m)
     out += std::string("webseed_agent_last_run_outcome{outcome=\"") + o + "\"} " +
            (m.outcome == o ? "1" : "0") + "\n";
   }
-  family(out, "webseed_agent_findings", "gauge", "Findings of the last run, by code.");
+  family(out, "webseed_agent_findings", "gauge", "Findings of the last run, by code and severity.");
   for (const auto& [key, count] : m.findings) {
     out += "webseed_agent_findings{code=\"" + key.first + "\",severity=\"" + key.second + "\"} " +
            std::to_string(count) + "\n";

@@ -43,7 +43,9 @@ util::Json evidence_json(const TorrentResult& r)
   const ProbeOutcome& p = *r.probe;
   e["probed"] = p.probed;
   e["reason"] = p.reason.empty() ? util::Json(nullptr) : util::Json(p.reason);
-  e["hashes"] = r.torrent && r.torrent->has_v1 ? "v1" : "v2";
+  if (r.torrent) {
+    e["hashes"] = r.torrent->has_v1 ? "v1" : "v2";
+  }
   e["pieces_verified"] = p.result.pieces_verified;
   e["bytes"] = p.result.bytes;
   e["requests"] = util::Json::array();

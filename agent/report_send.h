@@ -6,10 +6,11 @@
 // <report_id>, User-Agent: webseed-agent/VERSION. Redirects are not followed (a POST must not
 // wander): a 3xx says to fix report.endpoint.
 //
-// Retries, inside the deadline: network errors, 5xx and 429 are retried with exponential
-// backoff and full jitter (1 s, 2 s, 4 s ... at most 60 s), honouring Retry-After (seconds or
-// an HTTP date) when the deadline allows it. Other 4xx are final and explained. The token is
-// never printed or logged; messages quote at most a short, sanitised piece of the answer.
+// Retries, inside the deadline: network errors, 5xx, 408 and 429 are retried with exponential
+// backoff and jitter (1 s, 2 s, 4 s ... at most 60 s, each drawn from its upper half), and
+// after a 429 or 503 at least as long as Retry-After asks (seconds or an HTTP date) when the
+// deadline allows it, else the report waits for a later run. Other 4xx are final and explained. The
+// token is never printed or logged; messages quote at most a short, sanitised piece of the answer.
 #pragma once
 
 #include <chrono>
@@ -50,7 +51,7 @@ Delivery deliver_report(const Endpoint& endpoint, const std::string& body,
                         std::chrono::steady_clock::time_point deadline);
 
 // The time to wait before retry number `attempt` (1, 2, ...): min(60 s, 2^(attempt-1) s) with
-// full jitter in [half, whole] of it; `random01` in [0, 1).
+// jitter: drawn from [half, whole] of it; `random01` in [0, 1).
 std::chrono::milliseconds backoff_delay(int attempt, double random01);
 
 // Reads the bearer token: a regular file of at most 4 KiB readable by nobody but its owner

@@ -25,7 +25,7 @@ ReportSetup prepare_report(const Config& config, const std::string& state_dir)
   s.spool_dir = r.spool_dir.empty() ? state_dir + "/spool" : r.spool_dir;
   s.spool_max = r.spool_max;
   s.timeout = std::chrono::seconds(r.timeout_s);
-  s.withdrawn_marker = state_dir + "/withdrawn";
+  s.withdrawn_marker = withdrawn_marker_path(state_dir);
   if (r.endpoint.empty()) {
     return s;
   }
@@ -48,6 +48,11 @@ ReportSetup prepare_report(const Config& config, const std::string& state_dir)
     s.endpoint.client_key = r.client_key;
   }
   return s;
+}
+
+std::string withdrawn_marker_path(const std::string& state_dir)
+{
+  return state_dir + "/withdrawn";
 }
 
 bool is_withdrawn(const ReportSetup& setup)

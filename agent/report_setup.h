@@ -24,6 +24,9 @@ struct ReportSetup {
 // readable by group or others, malformed) or a TLS file is missing.
 ReportSetup prepare_report(const Config& config, const std::string& state_dir);
 
+// STATE_DIR/withdrawn.
+std::string withdrawn_marker_path(const std::string& state_dir);
+
 // True when `withdraw` was run (and not cancelled): reports say opted_in false.
 bool is_withdrawn(const ReportSetup& setup);
 

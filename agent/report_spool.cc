@@ -19,7 +19,7 @@ namespace agent {
 namespace {
 
 constexpr std::string_view k_suffix = ".json";
-constexpr std::string_view k_rejected = ".rejected";
+constexpr std::string_view k_rejected = ".json.rejected";
 constexpr std::size_t k_max_report = 64u << 20;
 
 util::Fd open_dir(const std::string& dir)
@@ -83,7 +83,13 @@ std::vector<std::string> ReportSpool::names_with_suffix(std::string_view suffix)
 std::vector<std::string> ReportSpool::trim(std::string_view suffix) const
 {
   std::vector<std::string> dropped;
-  std::vector<std::string> names = names_with_suffix(suffix);
+  std::vector<std::string> names;
+  for (std::string& name : names_with_suffix(suffix)) {
+    const std::string_view base = std::string_view(name).substr(0, name.size() - suffix.size());
+    if (!id_of(std::string(base) + std::string(k_suffix)).empty()) {
+      names.push_back(std::move(name)); // ours; foreign files are never dropped
+    }
+  }
   for (std::size_t i = 0; i + m_max < names.size(); ++i) {
     const std::string path = m_dir + "/" + names[i];
     if (::unlink(path.c_str()) == 0) {
@@ -136,7 +142,7 @@ void ReportSpool::remove(const SpooledReport& report) const
 void ReportSpool::reject(const SpooledReport& report) const
 {
   const std::string path = m_dir + "/" + report.name;
-  const std::string aside = path + std::string(k_rejected);
+  const std::string aside = path + ".rejected";
   if (::rename(path.c_str(), aside.c_str()) != 0) {
     ::unlink(path.c_str());
   }
@@ -168,7 +174,7 @@ FlushResult flush_spool(const ReportSpool& spool, const Endpoint& endpoint,
     ++result.failures;
     if (d.outcome == Delivery::Outcome::rejected) {
       result.messages.push_back("report " + report.report_id + " rejected, kept as " + report.name +
-                                std::string(k_rejected) + ": " + d.message);
+                                ".rejected: " + d.message);
       spool.reject(report);
       ++result.rejected;
       continue;

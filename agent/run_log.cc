@@ -8,6 +8,16 @@
 
 namespace agent {
 
+void syslog_only(LogLevel level, const std::string& message)
+{
+  const int priority = level == LogLevel::error     ? LOG_ERR
+                       : level == LogLevel::warning ? LOG_WARNING
+                       : level == LogLevel::notice  ? LOG_NOTICE
+                                                    : LOG_INFO;
+  ::openlog("webseed-agent", LOG_PID, LOG_DAEMON);
+  ::syslog(priority, "%s", util::escape_for_terminal(message).c_str());
+}
+
 RunLog::RunLog(bool always_stderr) : m_stderr(always_stderr || ::isatty(STDERR_FILENO) == 1)
 {
   ::openlog("webseed-agent", LOG_PID, LOG_DAEMON);

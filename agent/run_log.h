@@ -10,6 +10,9 @@ namespace agent {
 
 enum class LogLevel { error, warning, notice, info };
 
+// To syslog only (for a message the caller also prints itself, e.g. a fatal error).
+void syslog_only(LogLevel level, const std::string& message);
+
 class RunLog {
 public:
   // `always_stderr`: print to stderr even when it is not a terminal.
