@@ -31,6 +31,15 @@ class MakeInstall(unittest.TestCase):
         for doc in ("README.md", "ARCHITECTURE.md", "links.md", "links.schema.json",
                     "findings.md", "config.md", "cli.md", "agent.yaml.sample"):
             self.assertTrue((d / "opt/wsa/share/doc/webseed-agent" / doc).is_file(), doc)
+        for doc in ("run.md", "report.md", "report.schema.json", "metrics.md", "hooks.md",
+                    "systemd.md"):
+            self.assertTrue((d / "opt/wsa/share/doc/webseed-agent" / doc).is_file(), doc)
+        share = d / "opt/wsa/share/webseed-agent"
+        for hook in ("webseed-rsync", "ftpsync-hook"):
+            self.assertTrue(os.access(share / "hooks" / hook, os.X_OK), hook)
+        unit = (share / "systemd/webseed-agent.service").read_text()
+        self.assertIn("ExecStart=/opt/wsa/bin/webseed-agent run", unit)
+        self.assertTrue((share / "systemd/webseed-agent.timer").is_file())
         config = d / "etc/webseed-agent/agent.yaml"
         self.assertEqual(config.read_text(), (harness.REPO / "conf/agent.yaml").read_text())
         result = subprocess.run([str(binary), "--version"], stdout=subprocess.PIPE,
