@@ -4,6 +4,7 @@
 
 #include <boost/process.hpp>
 
+#include <cstdlib>
 #include <thread>
 
 namespace agent {
@@ -40,14 +41,18 @@ HookResult run_hook(const std::vector<std::string>& argv,
     result.message = "hook has no command";
     return result;
   }
-  bp::environment environment = boost::this_process::environment();
+  // The child inherits our environment with `env` added: set here, removed after the start.
+  // (Boost 1.74's basic_environment::find() reads past short entries, as ASan shows.)
   for (const auto& [key, value] : env) {
-    environment[key] = value;
+    ::setenv(key.c_str(), value.c_str(), 1);
   }
   std::error_code ec;
   bp::child child(bp::exe = argv.front(),
-                  bp::args = std::vector<std::string>(argv.begin() + 1, argv.end()), environment,
+                  bp::args = std::vector<std::string>(argv.begin() + 1, argv.end()),
                   bp::std_in<bp::null, (bp::std_out & bp::std_err)> output_file, ec);
+  for (const auto& [key, value] : env) {
+    ::unsetenv(key.c_str());
+  }
   if (ec) {
     result.message = "hook " + name + " could not start: " + ec.message();
     return result;

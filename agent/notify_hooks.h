@@ -26,7 +26,8 @@ struct HookResult {
   bool ok() const { return started && !timed_out && exit_code == 0; }
 };
 
-// Runs `argv` (argv[0] an absolute path) with `env` added to the agent's environment.
+// Runs `argv` (argv[0] an absolute path) with `env` added to the agent's environment (set in
+// this process around the start: call it while no other thread reads the environment).
 HookResult run_hook(const std::vector<std::string>& argv,
                     const std::map<std::string, std::string>& env,
                     std::chrono::milliseconds timeout, const std::string& output_file);
