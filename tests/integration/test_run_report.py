@@ -229,6 +229,23 @@ class RunReportTest(harness.TreeTestCase):
         self.assertEqual(self.status()["report"]["delivery"], "spooled")
         self.assertEqual(len(self.spool()), 1)
 
+    def test_run_timeout_bounds_a_stalling_web_server(self):
+        """run.timeout caps the probe (probe.timeout and request_timeout are far longer)."""
+        with webservers.BadServer(self.root, "stall") as server:
+            config = self.config(base_url=server.base_url + "/")
+            text = config.read_text().replace("  request_timeout: 5s\n  timeout: 20s\n",
+                                              "  request_timeout: 5m\n  timeout: 5m\n")
+            config.write_text(text + "run:\n  timeout: 8s\nhooks:\n  timeout: 1s\n")
+            start = time.monotonic()
+            result = self.run_hook(config)
+            elapsed = time.monotonic() - start
+        self.assertExit(result, 0)
+        self.assertLess(elapsed, 8 + 4, "the whole run within run.timeout (plus start-up)")
+        codes = {c for t in self.status()["check"]["torrents"] for f in t["findings"]
+                 for c in [f["code"]]}
+        self.assertTrue(codes & {"http-timeout", "probe-skipped"}, codes)
+        self.assertEqual(self.status()["outcome"], "not-ready")
+
     def test_untrusted_certificate_is_refused_and_spooled(self):
         with self.receiver(cert=self.other_cert, key=self.other_key) as rx:
             result = self.run_hook(self.config(rx.endpoint))
