@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Runs the integration tests: tests/integration/test_*.py, one module per subprocess.
 
-usage: tests/run_integration.py [--agent PATH] [--module-timeout SECONDS] [FILTER...]
+usage: tests/run_integration.py [--agent PATH] [--module-timeout SECONDS] [--jobs N] [FILTER...]
 
 FILTER: run only the tests whose id (module.Class.test_name) contains one of the strings.
 --agent: the binary under test (sets WEBSEED_AGENT; default build/webseed-agent).
 Each module has a wall-clock limit; a module that exceeds it is killed and counts as one
-failure. The last line printed is always `integration: N passed, N failed, N skipped`;
+failure. --jobs N modules run at once (default $INTEGRATION_JOBS, else 2: most tests wait on
+servers and clients, not the CPU), the longest (by MODULE_TIMEOUT) first; each module's output
+is printed whole when it ends. The last line printed is always `integration: N passed, N failed, N skipped`;
 the exit code is 1 when anything failed (or nothing ran), else 0.
 """
 
@@ -20,7 +22,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 import unittest
 from pathlib import Path
 
@@ -100,10 +104,12 @@ def run_parent(args: argparse.Namespace) -> int:
     else:
         print(f"run_integration: agent {agent}", flush=True)
     started = time.monotonic()
-    for module in modules if agent.is_file() else []:
-        counts = run_child(module, args, env)
-        for key in totals:
-            totals[key] += counts[key]
+    todo = modules if agent.is_file() else []
+    todo = sorted(todo, key=lambda m: -module_timeout(m, args.module_timeout))
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for counts in pool.map(lambda m: run_child(m, args, env), todo):
+            for key in totals:
+                totals[key] += counts[key]
     print(f"run_integration: {time.monotonic() - started:.1f}s", flush=True)
     print(f"integration: {totals['passed']} passed, {totals['failed']} failed, "
           f"{totals['skipped']} skipped", flush=True)
@@ -118,31 +124,43 @@ def module_timeout(module: str, default: float) -> float:
     return max(default, float(m.group(1))) if m else default
 
 
+_PRINT = threading.Lock()
+
+
 def run_child(module: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, int]:
-    """Runs `module` in a subprocess (own process group) under the wall-clock limit."""
-    print(f"\n=== {module}", flush=True)
-    with tempfile.NamedTemporaryFile(prefix="webseed-it-result-", suffix=".json") as out:
+    """Runs `module` in a subprocess (own process group) under the wall-clock limit; prints
+    its output whole when it ends."""
+    with tempfile.NamedTemporaryFile(prefix="webseed-it-result-", suffix=".json") as out, \
+            tempfile.TemporaryFile(prefix="webseed-it-log-") as log:
         argv = [sys.executable, __file__, "--child", module, "--result-file", out.name,
                 *args.filters]
         started = time.monotonic()
         limit = module_timeout(module, args.module_timeout)
-        proc = subprocess.Popen(argv, env=env, start_new_session=True)
+        proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=log,
+                                stderr=subprocess.STDOUT)
+        lines = [f"\n=== {module}"]
         try:
             proc.wait(timeout=limit)
+            counts = None
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            print(f"FAIL: {module}: killed after the {limit:.0f}s module limit",
+            lines.append(f"FAIL: {module}: killed after the {limit:.0f}s module limit")
+            counts = {"passed": 0, "failed": 1, "skipped": 0}
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+        if counts is None:
+            lines.append(f"=== {module}: {time.monotonic() - started:.1f}s")
+            try:
+                counts = json.loads(Path(out.name).read_text())
+            except ValueError:
+                lines.append(f"FAIL: {module}: exited {proc.returncode} without results")
+                counts = {"passed": 0, "failed": 1, "skipped": 0}
+            if proc.returncode != 0 and counts["failed"] == 0:
+                counts["failed"] = 1
+        with _PRINT:
+            print(lines[0] + "\n" + output.rstrip("\n") + "\n" + "\n".join(lines[1:]),
                   flush=True)
-            return {"passed": 0, "failed": 1, "skipped": 0}
-        print(f"=== {module}: {time.monotonic() - started:.1f}s", flush=True)
-        try:
-            counts = json.loads(Path(out.name).read_text())
-        except ValueError:
-            print(f"FAIL: {module}: exited {proc.returncode} without results", flush=True)
-            return {"passed": 0, "failed": 1, "skipped": 0}
-        if proc.returncode != 0 and counts["failed"] == 0:
-            counts["failed"] = 1
         return counts
 
 
@@ -153,6 +171,8 @@ def main() -> int:
     parser.add_argument("--agent", help="agent binary (sets WEBSEED_AGENT)")
     parser.add_argument("--module-timeout", type=float, default=DEFAULT_MODULE_TIMEOUT,
                         help=f"seconds per module (default {DEFAULT_MODULE_TIMEOUT:.0f})")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("INTEGRATION_JOBS", "2")),
+                        help="modules run at once (default $INTEGRATION_JOBS, else 2)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
