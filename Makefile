@@ -44,8 +44,17 @@ LIB_SRCS := $(filter-out %_test.cc $(MAIN_SRC) agent/test_main.cc,$(ALL_SRCS))
 
 objs = $(patsubst agent/%.cc,$(1)/obj/%.o,$(2))
 
+# The central collector (contrib/collector/, issue 7) shares the agent's library code.
+COLLECTOR_ALL := $(sort $(wildcard contrib/collector/*.cc))
+COLLECTOR_TESTS := $(filter %_test.cc,$(COLLECTOR_ALL))
+COLLECTOR_MAIN := contrib/collector/main.cc
+COLLECTOR_LIB := $(filter-out %_test.cc $(COLLECTOR_MAIN),$(COLLECTOR_ALL))
+cobjs = $(patsubst contrib/collector/%.cc,$(1)/obj/collector/%.o,$(2))
+COLLECTOR_LIBS = $(LIBS) -lssl
+CPPFLAGS_COLLECTOR = $(CPPFLAGS_AGENT) -Icontrib/collector -I$(BUILD)/gen
+
 .PHONY: all check unit integration demo bench install uninstall clean deps deps-test format lint asan fuzz
-all: $(BUILD)/webseed-agent
+all: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 
 deps:
 	@contrib/install-deps build
@@ -61,8 +70,20 @@ $(BUILD)/obj/%.o: agent/%.cc | deps-stamp
 $(BUILD)/webseed-agent: $(call objs,$(BUILD),$(LIB_SRCS) $(MAIN_SRC))
 	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/unit-tests: $(call objs,$(BUILD),$(LIB_SRCS) $(TEST_SRCS))
-	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/unit-tests: $(call objs,$(BUILD),$(LIB_SRCS) $(TEST_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_TESTS))
+	$(CXX) $(OPTFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+
+# The report schema, compiled into the collector (a raw string literal).
+$(BUILD)/gen/report_schema.inc: docs/report.schema.json
+	@mkdir -p $(dir $@)
+	@{ printf 'R"SCHEMA('; cat $<; printf ')SCHEMA"\n'; } > $@
+
+$(BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc | deps-stamp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXSTD) $(OPTFLAGS) $(WARNINGS) $(CPPFLAGS_COLLECTOR) -MMD -MP -c $< -o $@
+
+$(BUILD)/webseed-collector: $(call objs,$(BUILD),$(LIB_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
+	$(CXX) $(OPTFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
 # ---- ASan + UBSan build ----
 $(ASAN_BUILD)/obj/%.o: agent/%.cc | deps-stamp
@@ -72,10 +93,17 @@ $(ASAN_BUILD)/obj/%.o: agent/%.cc | deps-stamp
 $(ASAN_BUILD)/webseed-agent: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(MAIN_SRC))
 	$(CXX) $(SANFLAGS) -o $@ $^ $(LIBS)
 
-$(ASAN_BUILD)/unit-tests: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(TEST_SRCS))
-	$(CXX) $(SANFLAGS) -o $@ $^ $(LIBS)
+$(ASAN_BUILD)/unit-tests: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(TEST_SRCS)) $(call cobjs,$(ASAN_BUILD),$(COLLECTOR_LIB) $(COLLECTOR_TESTS))
+	$(CXX) $(SANFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
-asan: $(ASAN_BUILD)/webseed-agent $(ASAN_BUILD)/unit-tests
+$(ASAN_BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc | deps-stamp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_COLLECTOR) -MMD -MP -c $< -o $@
+
+$(ASAN_BUILD)/webseed-collector: $(call objs,$(ASAN_BUILD),$(LIB_SRCS)) $(call cobjs,$(ASAN_BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
+	$(CXX) $(SANFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+
+asan: $(ASAN_BUILD)/webseed-agent $(ASAN_BUILD)/unit-tests $(ASAN_BUILD)/webseed-collector
 
 # Installs missing build packages once before the first compile (order-only prerequisite).
 .PHONY: deps-stamp
@@ -86,7 +114,7 @@ deps-stamp:
 
 # ---- tests ----
 check: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/webseed-agent $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/unit-tests
 	@$(MAKE) --no-print-directory asan
 	@PYTHON=$(PYTHON) FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) $(PYTHON) tests/run-all
 
@@ -117,7 +145,7 @@ fuzz:
 	@$(PYTHON) tests/fuzz/run-fuzz --seconds $(FUZZ_SECONDS)
 
 # ---- install ----
-install: $(BUILD)/webseed-agent
+install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/webseed-agent
 	install -m 0755 $(BUILD)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-agent
 	install -m 0644 docs/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-agent.1
@@ -141,7 +169,7 @@ uninstall:
 
 # ---- housekeeping ----
 format:
-	clang-format -i $(ALL_SRCS) $(wildcard agent/*.h agent/*/*.h)
+	clang-format -i $(ALL_SRCS) $(wildcard agent/*.h agent/*/*.h contrib/collector/*.cc contrib/collector/*.h)
 
 lint: $(BUILD)/webseed-agent
 	cppcheck --quiet --enable=warning,performance,portability --std=c++20 --inline-suppr \

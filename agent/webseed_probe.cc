@@ -447,10 +447,53 @@ std::vector<ProbeItem> plan_probe(const Torrent& t, std::uint64_t max_bytes)
   return plan.take();
 }
 
+std::vector<ProbeItem> plan_pieces(const Torrent& t, const std::vector<std::uint64_t>& pieces)
+{
+  std::vector<ProbeItem> items;
+  const std::uint64_t pl = t.piece_length;
+  std::optional<std::size_t> largest;
+  for (std::size_t i = 0; i < t.files.size(); ++i) {
+    if (!t.files[i].pad && t.files[i].pieces_root &&
+        (!largest || t.files[i].length > t.files[*largest].length)) {
+      largest = i;
+    }
+  }
+  for (const std::uint64_t p : pieces) {
+    ProbeItem item;
+    if (t.has_v1) {
+      if (p >= t.piece_count) {
+        continue;
+      }
+      item.check = ProbeItem::Check::v1_piece;
+      item.segments = v1_piece_segments(t, p);
+      item.purpose = "piece " + std::to_string(p) + " (" + size_text(pl) + ", SHA-1)";
+    } else {
+      if (!largest || p * pl >= t.files[*largest].length) {
+        continue;
+      }
+      const TorrentFile& f = t.files[*largest];
+      item.check = ProbeItem::Check::v2_piece;
+      item.segments.push_back({*largest, p * pl, std::min(pl, f.length - p * pl)});
+      item.purpose = "piece " + std::to_string(p) + " of the file (" + size_text(pl) +
+                     ", SHA-256 piece layer)";
+    }
+    item.piece = p;
+    if (total_of(item.segments) > 0) {
+      items.push_back(std::move(item));
+    }
+  }
+  return items;
+}
+
 ProbeResult probe_torrent(const Torrent& t, const LocalBytes& local, const ProbeSettings& settings)
 {
+  return probe_items(t, plan_probe(t, settings.max_bytes), local, settings);
+}
+
+ProbeResult probe_items(const Torrent& t, const std::vector<ProbeItem>& items,
+                        const LocalBytes& local, const ProbeSettings& settings)
+{
   ProbeResult result;
-  const std::vector<ProbeItem> items = plan_probe(t, settings.max_bytes);
   std::vector<HttpRequest> requests;
   for (const ProbeItem& item : items) {
     for (const ProbeSegment& seg : item.segments) {

@@ -78,4 +78,14 @@ struct ProbeSettings {
 ProbeResult probe_torrent(const Torrent& torrent, const LocalBytes& local,
                           const ProbeSettings& settings);
 
+// Whole pieces only, checked against the torrent's hashes (no local bytes needed): v1 piece
+// indices, or for a v2-only torrent piece indices within its largest file. Indices out of
+// range are left out. The collector's spot checks.
+std::vector<ProbeItem> plan_pieces(const Torrent& torrent,
+                                   const std::vector<std::uint64_t>& pieces);
+
+// Fetches and judges `items` (from plan_probe or plan_pieces).
+ProbeResult probe_items(const Torrent& torrent, const std::vector<ProbeItem>& items,
+                        const LocalBytes& local, const ProbeSettings& settings);
+
 } // namespace agent

@@ -1,0 +1,222 @@
+#include "api.h"
+
+#include "dashboard.h"
+#include "listing.h"
+#include "report_check.h"
+#include "tokens.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+namespace collector {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+HttpResponse json_response(int status, const Json& body)
+{
+  return HttpResponse{status, "application/json", body.dump() + "\n", {}};
+}
+
+HttpResponse error(int status, const std::string& message)
+{
+  return json_response(status, Json{{"error", message}});
+}
+
+bool is_hex(std::string_view s)
+{
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Listing current_listing(ApiContext& ctx)
+{
+  return compute_listing(
+      ctx.catalog, ctx.store.mirrors(), ctx.store.claims(), ctx.store.spot_checks(),
+      ListingPolicy{ctx.now(), ctx.config.stale_after_s, ctx.config.spot.enabled});
+}
+
+HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
+{
+  const std::string auth = req.header("authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (!auth.starts_with(bearer) || auth.size() == bearer.size()) {
+    ++ctx.reports_refused;
+    return error(401, "missing bearer token");
+  }
+  const auto mirror = ctx.store.mirror_by_token(token_hash(auth.substr(bearer.size())));
+  if (!mirror || mirror->disabled) {
+    ++ctx.reports_refused;
+    return error(401, "unknown or disabled token");
+  }
+  const std::string type = req.header("content-type");
+  if (!type.starts_with("application/json")) {
+    ++ctx.reports_refused;
+    return error(415, "Content-Type must be application/json");
+  }
+  auto report = check_report(req.body, *mirror, req.header("idempotency-key"));
+  if (!report) {
+    ++ctx.reports_refused;
+    return error(400, report.error());
+  }
+  const auto stored = ctx.store.ingest(mirror->name, *report, ctx.now());
+  if (!stored) {
+    return error(503, "cannot store the report now; send it again later");
+  }
+  if (*stored == Store::Ingest::duplicate) {
+    ++ctx.reports_duplicate;
+    return json_response(200, Json{{"status", "duplicate"}, {"report_id", report->report_id}});
+  }
+  ++ctx.reports_stored;
+  return json_response(202, Json{{"status", "accepted"}, {"report_id", report->report_id}});
+}
+
+HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
+{
+  if (!((info_hash.size() == 40 || info_hash.size() == 64) && is_hex(info_hash))) {
+    return error(400, "an info-hash is 40 (v1) or 64 (v2) lower-case hex digits");
+  }
+  const CatalogEntry* e = ctx.catalog.find(info_hash);
+  if (!e) {
+    return error(404, "no such torrent in the collector's catalog");
+  }
+  const Listing l = current_listing(ctx);
+  Json urls = Json::array();
+  Json mirrors = Json::array();
+  for (const MirrorRow& m : l.mirrors) {
+    if (l.cell(m.name, e->key).state == CellState::listed) {
+      urls.push_back(webseed_base(m.base_url, ctx.config.symlinks_dir));
+      mirrors.push_back(m.name);
+    }
+  }
+  return json_response(200, Json{{"info_hash", e->key},
+                                 {"name", e->torrent->name},
+                                 {"webseeds", urls},
+                                 {"mirrors", mirrors}});
+}
+
+HttpResponse get_mirrors(ApiContext& ctx)
+{
+  const Listing l = current_listing(ctx);
+  const std::int64_t now = ctx.now();
+  Json out = Json::array();
+  for (const MirrorRow& m : l.mirrors) {
+    Json torrents = Json::object();
+    std::map<std::string, int> counts;
+    for (const CatalogEntry& e : ctx.catalog.entries()) {
+      const Cell& c = l.cell(m.name, e.key);
+      ++counts[std::string(state_name(c.state))];
+      torrents[e.key] = {
+          {"name", e.torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
+    }
+    const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
+    out.push_back({{"name", m.name},
+                   {"base_url", m.base_url},
+                   {"disabled", m.disabled},
+                   {"opted_in", m.opted_in},
+                   {"stale", stale},
+                   {"last_report_at", m.last_report_at ? Json(*m.last_report_at) : Json(nullptr)},
+                   {"judged_at", m.judged_at ? Json(*m.judged_at) : Json(nullptr)},
+                   {"last_report_id", m.last_report_id},
+                   {"sync_state", m.sync_state},
+                   {"counts", counts},
+                   {"torrents", torrents}});
+  }
+  return json_response(200, Json{{"version", 1}, {"mirrors", out}});
+}
+
+HttpResponse get_metrics(ApiContext& ctx)
+{
+  const Listing l = current_listing(ctx);
+  std::map<std::string, std::uint64_t> cells;
+  for (const auto& [key, cell] : l.cells) {
+    ++cells[std::string(state_name(cell.state))];
+  }
+  std::string m;
+  m += "# HELP webseed_collector_mirrors Registered mirrors.\n# TYPE webseed_collector_mirrors "
+       "gauge\nwebseed_collector_mirrors " +
+       std::to_string(l.mirrors.size()) + "\n";
+  m += "# HELP webseed_collector_torrents Torrents in the catalog.\n# TYPE "
+       "webseed_collector_torrents gauge\nwebseed_collector_torrents " +
+       std::to_string(ctx.catalog.entries().size()) + "\n";
+  m += "# HELP webseed_collector_cells (mirror, torrent) pairs by listing state.\n# TYPE "
+       "webseed_collector_cells gauge\n";
+  for (const CellState s :
+       {CellState::listed, CellState::pending, CellState::spot_failed, CellState::not_ready,
+        CellState::unknown, CellState::stale, CellState::off}) {
+    m += "webseed_collector_cells{state=\"" + std::string(state_name(s)) + "\"} " +
+         std::to_string(cells[std::string(state_name(s))]) + "\n";
+  }
+  m += "# HELP webseed_collector_listed_mirrors Mirrors listed per torrent.\n# TYPE "
+       "webseed_collector_listed_mirrors gauge\n";
+  for (const CatalogEntry& e : ctx.catalog.entries()) {
+    std::string name = e.torrent->name;
+    for (char& c : name) {
+      if (c == '"' || c == '\\' || c == '\n') {
+        c = '_';
+      }
+    }
+    m += "webseed_collector_listed_mirrors{info_hash=\"" + e.key + "\",name=\"" + name + "\"} " +
+         std::to_string(l.base_urls(e.key).size()) + "\n";
+  }
+  m += "# HELP webseed_collector_reports_total Reports received since start, by outcome.\n# TYPE "
+       "webseed_collector_reports_total counter\n";
+  m += "webseed_collector_reports_total{outcome=\"stored\"} " +
+       std::to_string(ctx.reports_stored.load()) + "\n";
+  m += "webseed_collector_reports_total{outcome=\"duplicate\"} " +
+       std::to_string(ctx.reports_duplicate.load()) + "\n";
+  m += "webseed_collector_reports_total{outcome=\"refused\"} " +
+       std::to_string(ctx.reports_refused.load()) + "\n";
+  m += "# HELP webseed_collector_reports_stored Reports in the database.\n# TYPE "
+       "webseed_collector_reports_stored gauge\nwebseed_collector_reports_stored " +
+       std::to_string(ctx.store.report_count()) + "\n";
+  return HttpResponse{200, "text/plain; version=0.0.4", m, {}};
+}
+
+} // namespace
+
+HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
+{
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path == "/api/v1/reports") {
+    return req.method == "POST" ? post_report(ctx, req)
+                                : HttpResponse{405,
+                                               "application/json",
+                                               R"({"error":"use POST"})"
+                                               "\n",
+                                               {{"Allow", "POST"}}};
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    return HttpResponse{405,
+                        "application/json",
+                        R"({"error":"use GET"})"
+                        "\n",
+                        {{"Allow", "GET, HEAD"}}};
+  }
+  constexpr std::string_view torrents = "/api/v1/torrents/";
+  constexpr std::string_view webseeds = "/webseeds";
+  if (path.starts_with(torrents) && path.ends_with(webseeds) &&
+      path.size() > torrents.size() + webseeds.size()) {
+    return get_webseeds(
+        ctx, path.substr(torrents.size(), path.size() - torrents.size() - webseeds.size()));
+  }
+  if (path == "/api/v1/mirrors") {
+    return get_mirrors(ctx);
+  }
+  if (path == "/metrics") {
+    return get_metrics(ctx);
+  }
+  if (path == "/" || path == "/index.html") {
+    const std::int64_t now = ctx.now();
+    return HttpResponse{
+        200,
+        "text/html; charset=utf-8",
+        render_dashboard(ctx.catalog, current_listing(ctx), now, ctx.config.stale_after_s),
+        {}};
+  }
+  return error(404, "no such resource");
+}
+
+} // namespace collector

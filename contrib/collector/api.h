@@ -1,0 +1,33 @@
+// api.h: the collector's HTTP interface (contrib/collector/README.md):
+//   POST /api/v1/reports                     a mirror's report (Bearer token -> mirror)
+//   GET  /api/v1/torrents/<info-hash>/webseeds  the web-seed URLs to list for a torrent
+//   GET  /api/v1/mirrors                     every mirror's status, as JSON
+//   GET  /metrics                            Prometheus text format
+//   GET  /                                   the HTML dashboard (mirrors x torrents)
+// Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
+// 401 unknown or disabled token, 404, 405, 413 (the server), 415 not JSON.
+#pragma once
+
+#include "catalog.h"
+#include "collector_config.h"
+#include "http_server.h"
+#include "store.h"
+
+#include <atomic>
+#include <functional>
+
+namespace collector {
+
+struct ApiContext {
+  Store& store;
+  const Catalog& catalog;
+  const CollectorConfig& config;
+  std::function<std::int64_t()> now; // Unix time
+  std::atomic<std::uint64_t> reports_stored{0};
+  std::atomic<std::uint64_t> reports_duplicate{0};
+  std::atomic<std::uint64_t> reports_refused{0};
+};
+
+HttpResponse handle_request(ApiContext& context, const HttpRequest& request);
+
+} // namespace collector

@@ -1,0 +1,48 @@
+#include "catalog.h"
+
+#include "torrent_discovery.h"
+
+#include <algorithm>
+
+namespace collector {
+
+std::expected<Catalog, std::string> Catalog::load(const std::string& dir,
+                                                  std::vector<std::string>& problems)
+{
+  auto files = agent::find_torrents({dir});
+  if (!files) {
+    return std::unexpected(files.error());
+  }
+  Catalog c;
+  for (const std::string& path : *files) {
+    auto t = agent::load_torrent(path);
+    if (!t) {
+      problems.push_back(t.error().message);
+      continue;
+    }
+    CatalogEntry e;
+    e.v1 = t->info_hash_v1 ? agent::hex(*t->info_hash_v1) : std::string();
+    e.v2 = t->info_hash_v2 ? agent::hex(*t->info_hash_v2) : std::string();
+    e.key = e.v1.empty() ? e.v2 : e.v1;
+    e.file = path;
+    e.torrent = std::make_shared<const agent::Torrent>(std::move(*t));
+    c.m_entries.push_back(std::move(e));
+  }
+  std::sort(c.m_entries.begin(), c.m_entries.end(),
+            [](const CatalogEntry& a, const CatalogEntry& b) {
+              return a.torrent->name < b.torrent->name;
+            });
+  return c;
+}
+
+const CatalogEntry* Catalog::find(const std::string& info_hash) const
+{
+  for (const CatalogEntry& e : m_entries) {
+    if (!info_hash.empty() && (e.v1 == info_hash || e.v2 == info_hash)) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+} // namespace collector

@@ -1,0 +1,41 @@
+// collector_config.h: the collector's YAML configuration (sample: contrib/collector/
+// collector.yaml; keys: contrib/collector/README.md). Strict like the agent's: unknown keys
+// and bad values are errors naming "FILE:LINE:COLUMN". Keys are a public interface.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+
+namespace collector {
+
+struct CollectorConfig {
+  std::string source;
+  std::string listen = "127.0.0.1:8443"; // ADDRESS:PORT (port 0: any free one)
+  std::string tls_cert;                  // PEM; with tls_key: serve HTTPS itself
+  std::string tls_key;                   //   (else plain HTTP, behind nginx on loopback)
+  std::string database = "/var/lib/webseed-collector/collector.sqlite";
+  std::string torrents; // directory of the distribution's .torrent files
+  std::string symlinks_dir = "experimental/torrent-symlinks"; // under each mirror's base URL
+  std::uint64_t max_body = 4u << 20;                          // bytes of a report
+  std::int64_t stale_after_s = 12 * 3600; // a mirror not judged within this drops out
+  unsigned threads = 4;
+  // Spot checks: before listing a mirror for a torrent, fetch random whole pieces from it.
+  struct {
+    bool enabled = true;
+    std::uint64_t pieces = 2;                  // per (mirror, torrent)
+    std::uint64_t max_piece_bytes = 16u << 20; // pieces larger than this are not fetched
+    std::int64_t interval_s = 3600;            // re-check after this long
+    std::int64_t request_timeout_s = 30;
+    std::uint64_t max_checks_per_round = 200; // rate limit: (mirror, torrent) pairs per round
+    std::int64_t round_every_s = 60;
+    std::string ca_file; // for mirrors' https base URLs; "" = the system store
+  } spot;
+};
+
+// Error: "FILE:LINE:COLUMN: what".
+std::expected<CollectorConfig, std::string> parse_collector_config(const std::string& text,
+                                                                   const std::string& source);
+std::expected<CollectorConfig, std::string> load_collector_config(const std::string& path);
+
+} // namespace collector

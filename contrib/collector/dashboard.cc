@@ -1,0 +1,102 @@
+#include "dashboard.h"
+
+namespace collector {
+
+namespace {
+
+std::string age(std::optional<std::int64_t> at, std::int64_t now)
+{
+  if (!at) {
+    return "never";
+  }
+  const std::int64_t s = std::max<std::int64_t>(0, now - *at);
+  if (s < 120) {
+    return std::to_string(s) + " s ago";
+  }
+  if (s < 7200) {
+    return std::to_string(s / 60) + " min ago";
+  }
+  if (s < 172800) {
+    return std::to_string(s / 3600) + " h ago";
+  }
+  return std::to_string(s / 86400) + " days ago";
+}
+
+constexpr const char* k_style = R"CSS(
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.3em}
+table{border-collapse:collapse}
+th,td{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}
+th.t{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;font-weight:600}
+td.c{text-align:center;min-width:6.5em}
+details summary{cursor:pointer;list-style:none}
+details p{margin:.3em 0 0;max-width:22em;font-size:.85em;text-align:left;white-space:normal}
+.listed{background:#c8f0c8}.pending{background:#fff3bf}.spot-failed{background:#ffc9a8}
+.not-ready{background:#ffb3b3}.unknown{background:#eee}.stale{background:#d8d8e8}
+.off{background:#bbb;color:#444}
+.legend span{display:inline-block;padding:.1em .5em;margin-right:.4em;border:1px solid #ccc}
+)CSS";
+
+} // namespace
+
+std::string html_escape(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&#39;"; break;
+    default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_dashboard(const Catalog& catalog, const Listing& listing, std::int64_t now,
+                             std::int64_t stale_after_s)
+{
+  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<title>webseed-collector</title><style>";
+  h += k_style;
+  h += "</style></head><body>\n<h1>Web-seed mirrors</h1>\n<p>" +
+       std::to_string(listing.mirrors.size()) + " mirrors, " +
+       std::to_string(catalog.entries().size()) +
+       " torrents. A mirror is listed for a torrent when its last judged report (younger than " +
+       std::to_string(stale_after_s / 3600) +
+       " h) says ready and the collector's own spot check of random pieces passed.</p>\n"
+       "<p class=\"legend\">";
+  for (const CellState s :
+       {CellState::listed, CellState::pending, CellState::spot_failed, CellState::not_ready,
+        CellState::unknown, CellState::stale, CellState::off}) {
+    h += "<span class=\"" + std::string(state_name(s)) + "\">" + std::string(state_name(s)) +
+         "</span>";
+  }
+  h += "</p>\n<table id=\"matrix\">\n<tr><th>mirror</th><th>last report</th>";
+  for (const CatalogEntry& e : catalog.entries()) {
+    h += "<th class=\"t\" title=\"" + html_escape(e.key) + "\">" + html_escape(e.torrent->name) +
+         "</th>";
+  }
+  h += "</tr>\n";
+  for (const MirrorRow& m : listing.mirrors) {
+    h += "<tr data-mirror=\"" + html_escape(m.name) + "\"><th><a href=\"" +
+         html_escape(m.base_url) + "\">" + html_escape(m.name) + "</a></th><td>" +
+         html_escape(age(m.last_report_at, now)) + "</td>";
+    for (const CatalogEntry& e : catalog.entries()) {
+      const Cell& c = listing.cell(m.name, e.key);
+      const std::string state(state_name(c.state));
+      h += "<td class=\"c " + state + "\" title=\"" + html_escape(c.reason) +
+           "\"><details><summary>" + state + "</summary><p>" + html_escape(c.reason) +
+           "</p></details></td>";
+    }
+    h += "</tr>\n";
+  }
+  h += "</table>\n<p>JSON: <a href=\"/api/v1/mirrors\">/api/v1/mirrors</a> · metrics: "
+       "<a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
+  return h;
+}
+
+} // namespace collector

@@ -1,0 +1,281 @@
+#include <utility> // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include "http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace collector {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::uint32_t k_header_limit = 16 * 1024;
+
+// One connection: read a request, answer it, repeat while keep-alive. Stream is a
+// beast::tcp_stream or an ssl_stream over one.
+template <class Stream> class Session : public std::enable_shared_from_this<Session<Stream>> {
+public:
+  Session(Stream stream, const ServerOptions& options, const Handler& handler, std::string peer)
+      : m_stream(std::move(stream)), m_options(options), m_handler(handler), m_peer(std::move(peer))
+  {
+  }
+
+  void start()
+  {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      read_header();
+    } else {
+      beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+      m_stream.async_handshake(net::ssl::stream_base::server,
+                               [self = this->shared_from_this()](beast::error_code ec) {
+                                 if (!ec) {
+                                   self->read_header();
+                                 }
+                               });
+    }
+  }
+
+private:
+  void read_header()
+  {
+    m_parser.emplace();
+    m_parser->header_limit(k_header_limit);
+    m_parser->body_limit(m_options.max_body);
+    beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+    http::async_read_header(m_stream, m_buffer, *m_parser,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec)
+  {
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        send_error(431, "request headers larger than 16 KiB");
+      }
+      return; // closed, timed out or garbage: drop the connection
+    }
+    const auto& req = m_parser->get();
+    if (const auto length = m_parser->content_length(); length && *length > m_options.max_body) {
+      send_error(413, "the body is larger than " + std::to_string(m_options.max_body) + " bytes");
+      return;
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                     req.version());
+      http::async_write(m_stream, *cont,
+                        [self = this->shared_from_this(), cont](beast::error_code e, std::size_t) {
+                          if (!e) {
+                            self->read_body();
+                          }
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body()
+  {
+    beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+    http::async_read(m_stream, m_buffer, *m_parser,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_request(ec);
+                     });
+  }
+
+  void on_request(beast::error_code ec)
+  {
+    if (ec == http::error::body_limit) {
+      send_error(413, "the body is larger than " + std::to_string(m_options.max_body) + " bytes");
+      return;
+    }
+    if (ec) {
+      return;
+    }
+    http::request<http::string_body> req = m_parser->release();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      std::string& slot = r.headers[name];
+      slot += (slot.empty() ? "" : ", ") + std::string(field.value());
+    }
+    r.body = std::move(req.body());
+    r.peer = m_peer;
+    HttpResponse out;
+    try {
+      out = m_handler(r);
+    } catch (const std::exception& e) {
+      out = HttpResponse{500, "application/json", std::string(R"({"error":"internal error"})"), {}};
+    }
+    send(out, req.version(), req.keep_alive());
+  }
+
+  void send_error(int status, const std::string& message)
+  {
+    HttpResponse out;
+    out.status = status;
+    out.body = std::string(R"({"error":")") + message + "\"}";
+    send(out, 11, false);
+  }
+
+  void send(const HttpResponse& out, unsigned version, bool keep_alive)
+  {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(out.status), version);
+    res->set(http::field::server, "webseed-collector");
+    res->set(http::field::content_type, out.content_type);
+    for (const auto& [name, value] : out.headers) {
+      res->set(name, value);
+    }
+    res->body() = out.body;
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+    http::async_write(m_stream, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (!ec && res->keep_alive()) {
+                          self->read_header();
+                        } else {
+                          self->close();
+                        }
+                      });
+  }
+
+  void close()
+  {
+    beast::error_code ec;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    } else {
+      beast::get_lowest_layer(m_stream).socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  Stream m_stream;
+  const ServerOptions& m_options;
+  const Handler& m_handler;
+  std::string m_peer;
+  beast::flat_buffer m_buffer;
+  std::optional<http::request_parser<http::string_body>> m_parser;
+};
+
+} // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  Handler handler;
+  net::io_context ioc;
+  std::optional<net::ssl::context> tls;
+  tcp::acceptor acceptor{ioc};
+
+  void accept()
+  {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted) {
+        return;
+      }
+      if (!ec) {
+        beast::error_code peer_ec;
+        const auto ep = socket.remote_endpoint(peer_ec);
+        const std::string peer =
+            peer_ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+        if (tls) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), options, handler, peer)
+              ->start();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
+                                                       options, handler, peer)
+              ->start();
+        }
+      }
+      accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(const ServerOptions& options, Handler handler) : m_impl(new Impl)
+{
+  m_impl->options = options;
+  m_impl->handler = std::move(handler);
+  if (!options.tls_cert.empty()) {
+    m_impl->tls.emplace(net::ssl::context::tls_server);
+    auto& ctx = *m_impl->tls;
+    ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                    net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                    net::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(options.tls_cert, ec);
+    if (ec) {
+      throw std::runtime_error(options.tls_cert + ": cannot load the certificate: " + ec.message());
+    }
+    ctx.use_private_key_file(options.tls_key, net::ssl::context::pem, ec);
+    if (ec) {
+      throw std::runtime_error(options.tls_key + ": cannot load the key: " + ec.message());
+    }
+  }
+  beast::error_code ec;
+  const auto address = net::ip::make_address(options.address, ec);
+  if (ec) {
+    throw std::runtime_error("listen address '" + options.address + "': " + ec.message());
+  }
+  const tcp::endpoint endpoint(address, options.port);
+  auto& acc = m_impl->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acc.set_option(net::socket_base::reuse_address(true), ec);
+    acc.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acc.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + options.address + ":" +
+                             std::to_string(options.port) + ": " + ec.message());
+  }
+}
+
+HttpServer::~HttpServer() = default;
+
+std::uint16_t HttpServer::port() const
+{
+  return m_impl->acceptor.local_endpoint().port();
+}
+
+void HttpServer::run()
+{
+  m_impl->accept();
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < std::max(1u, m_impl->options.threads); ++i) {
+    threads.emplace_back([this] { m_impl->ioc.run(); });
+  }
+  m_impl->ioc.run();
+  for (std::thread& t : threads) {
+    t.join();
+  }
+}
+
+void HttpServer::stop()
+{
+  m_impl->ioc.stop();
+}
+
+} // namespace collector

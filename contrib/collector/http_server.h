@@ -1,0 +1,71 @@
+// http_server.h: the collector's HTTP/1.1 server (Boost.Beast on Asio), plain or TLS (the
+// certificate and key from the config), on a few threads. Every client is untrusted: headers
+// at most 16 KiB, bodies at most `max_body` (413 before reading more when Content-Length says
+// so, or as soon as the limit is passed), a deadline on every read and write, keep-alive with
+// the same limits per request. The handler sees whole requests and returns whole responses;
+// it runs on the server's threads and must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace collector {
+
+struct HttpRequest {
+  std::string method;                         // "GET", "POST", ...
+  std::string target;                         // path and query, as sent
+  std::map<std::string, std::string> headers; // lower-case names
+  std::string body;
+  std::string peer; // "127.0.0.1:PORT"
+
+  std::string header(const std::string& lower_name) const
+  {
+    const auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // extra headers
+};
+
+using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0; // 0: any free one (see HttpServer::port)
+  std::string tls_cert;   // PEM files; both empty: plain HTTP
+  std::string tls_key;
+  std::size_t max_body = 4u << 20;
+  unsigned threads = 4;
+  std::chrono::seconds io_timeout{30};
+};
+
+class HttpServer {
+public:
+  // Binds and listens (throws std::runtime_error with a one-line message on failure).
+  HttpServer(const ServerOptions& options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  std::uint16_t port() const;
+  // Serves until stop() (from another thread or a signal handler thread).
+  void run();
+  void stop();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace collector

@@ -1,0 +1,102 @@
+#include "listing.h"
+
+#include <ctime>
+
+namespace collector {
+
+std::string_view state_name(CellState state)
+{
+  switch (state) {
+  case CellState::listed: return "listed";
+  case CellState::pending: return "pending";
+  case CellState::spot_failed: return "spot-failed";
+  case CellState::not_ready: return "not-ready";
+  case CellState::unknown: return "unknown";
+  case CellState::stale: return "stale";
+  case CellState::off: return "off";
+  }
+  return "unknown";
+}
+
+const Cell& Listing::cell(const std::string& mirror, const std::string& key) const
+{
+  static const Cell none{CellState::unknown, "no report mentions this torrent"};
+  const auto it = cells.find({mirror, key});
+  return it == cells.end() ? none : it->second;
+}
+
+std::vector<std::string> Listing::base_urls(const std::string& key) const
+{
+  std::vector<std::string> out;
+  for (const MirrorRow& m : mirrors) {
+    if (cell(m.name, key).state == CellState::listed) {
+      out.push_back(m.base_url);
+    }
+  }
+  return out;
+}
+
+Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mirrors,
+                        const std::vector<Claim>& claims, const std::vector<SpotCheck>& spots,
+                        const ListingPolicy& policy)
+{
+  Listing l;
+  l.mirrors = mirrors;
+  std::map<std::pair<std::string, std::string>, const Claim*> claim_of;
+  for (const Claim& c : claims) {
+    const CatalogEntry* e = catalog.find(!c.info_hash_v1.empty() ? c.info_hash_v1 : c.info_hash_v2);
+    if (!e && !c.info_hash_v2.empty()) {
+      e = catalog.find(c.info_hash_v2);
+    }
+    if (e) {
+      claim_of[{c.mirror, e->key}] = &c;
+    }
+  }
+  std::map<std::pair<std::string, std::string>, const SpotCheck*> spot_of;
+  for (const SpotCheck& s : spots) {
+    spot_of[{s.mirror, s.info_hash}] = &s;
+  }
+  for (const MirrorRow& m : mirrors) {
+    for (const CatalogEntry& e : catalog.entries()) {
+      Cell c;
+      const auto claim = claim_of.find({m.name, e.key});
+      const auto spot = spot_of.find({m.name, e.key});
+      if (m.disabled) {
+        c = {CellState::off, "disabled by the central team"};
+      } else if (!m.opted_in) {
+        c = {CellState::off, "withdrawn by the mirror (not opted in)"};
+      } else if (!m.judged_at || policy.now - *m.judged_at > policy.stale_after_s) {
+        c = {CellState::stale, m.judged_at
+                                   ? "no judged report for " +
+                                         std::to_string((policy.now - *m.judged_at) / 3600) + " h"
+                                   : "never reported a judged tree"};
+      } else if (claim == claim_of.end()) {
+        c = {CellState::unknown, "the last report does not mention this torrent"};
+      } else if (!claim->second->ready) {
+        c = {CellState::not_ready,
+             claim->second->reason.empty() ? "not ready" : claim->second->reason};
+      } else if (!policy.spot_checks) {
+        c = {CellState::listed, "ready (spot checks off)"};
+      } else if (spot == spot_of.end()) {
+        c = {CellState::pending, "ready by its report; awaiting the collector's spot check"};
+      } else if (!spot->second->ok) {
+        c = {CellState::spot_failed, "spot check failed: " + spot->second->reason};
+      } else {
+        c = {CellState::listed, "ready; spot check passed: " + spot->second->reason};
+      }
+      l.cells[{m.name, e.key}] = std::move(c);
+    }
+  }
+  return l;
+}
+
+std::string webseed_base(const std::string& base_url, const std::string& symlinks_dir)
+{
+  std::string out = base_url;
+  if (out.empty() || out.back() != '/') {
+    out += '/';
+  }
+  return out + symlinks_dir + "/";
+}
+
+} // namespace collector

@@ -1,0 +1,59 @@
+// listing.h: which mirrors the collector lists as web seeds for which torrent, and why not.
+// A pure function of the database's rows, the catalog and the time: the API, the dashboard,
+// the metrics and seed-torrents all read the same answer.
+//
+// A mirror is listed for a torrent when all hold: the mirror is enabled and opted in (no
+// withdraw); its last judged report is younger than stale_after; that report says the torrent
+// is ready; and the collector's own spot check of it passed (unless spot checks are off).
+#pragma once
+
+#include "catalog.h"
+#include "store.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace collector {
+
+enum class CellState {
+  listed,      // ready, verified by the collector: in the url-list
+  pending,     // ready by the report, not spot-checked yet
+  spot_failed, // ready by the report, but the collector's spot check failed
+  not_ready,   // the report says not ready
+  unknown,     // the report does not mention the torrent
+  stale,       // no judged report within stale_after
+  off,         // disabled by the central team, or withdrawn / not opted in
+};
+
+std::string_view state_name(CellState state);
+
+struct Cell {
+  CellState state = CellState::unknown;
+  std::string reason; // one line for the dashboard
+};
+
+struct Listing {
+  std::vector<MirrorRow> mirrors;                            // by name
+  std::map<std::pair<std::string, std::string>, Cell> cells; // (mirror, catalog key)
+  const Cell& cell(const std::string& mirror, const std::string& key) const;
+  // The listed mirrors' base URLs for a catalog key, by mirror name.
+  std::vector<std::string> base_urls(const std::string& key) const;
+};
+
+struct ListingPolicy {
+  std::int64_t now = 0;
+  std::int64_t stale_after_s = 12 * 3600;
+  bool spot_checks = true;
+};
+
+Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mirrors,
+                        const std::vector<Claim>& claims, const std::vector<SpotCheck>& spots,
+                        const ListingPolicy& policy);
+
+// The BEP 19 url-list entry for a mirror: BASE_URL + SYMLINKS_DIR + "/" (the client appends
+// the torrent's name and file path).
+std::string webseed_base(const std::string& base_url, const std::string& symlinks_dir);
+
+} // namespace collector

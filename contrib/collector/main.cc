@@ -1,0 +1,321 @@
+// main.cc: webseed-collector's command line (contrib/collector/README.md). Exit codes: 0 ok,
+// 1 something to look at (seed-torrents problems, failed spot checks), 2 usage or
+// configuration, 3 internal error.
+#include <utility> // before Asio (http_server.h users): Boost 1.74 needs it
+
+#include "api.h"
+#include "catalog.h"
+#include "collector_config.h"
+#include "http_server.h"
+#include "listing.h"
+#include "seed_torrents.h"
+#include "spot_check.h"
+#include "store.h"
+#include "tokens.h"
+#include "version.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <condition_variable>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+using namespace collector;
+
+constexpr const char* k_default_config = "/etc/webseed-collector/collector.yaml";
+
+struct Fatal {
+  int code;
+  std::string message;
+};
+
+std::int64_t now()
+{
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+CollectorConfig config_from(const std::string& path)
+{
+  auto c = load_collector_config(path.empty() ? k_default_config : path);
+  if (!c) {
+    throw Fatal{2, c.error()};
+  }
+  return *c;
+}
+
+std::unique_ptr<Store> open_store(const CollectorConfig& c)
+{
+  auto s = Store::open(c.database);
+  if (!s) {
+    throw Fatal{2, "database " + s.error()};
+  }
+  return std::move(*s);
+}
+
+Catalog load_catalog(const std::string& dir)
+{
+  std::vector<std::string> problems;
+  auto c = Catalog::load(dir, problems);
+  if (!c) {
+    throw Fatal{2, "torrents " + c.error()};
+  }
+  for (const std::string& p : problems) {
+    std::cerr << "webseed-collector: warning: skipped " << p << '\n';
+  }
+  return std::move(*c);
+}
+
+sigset_t stop_signals()
+{
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+int serve(const CollectorConfig& config)
+{
+  // Block the stop signals in every thread; one thread waits for them.
+  const sigset_t signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const auto store = open_store(config);
+  const Catalog catalog = load_catalog(config.torrents);
+  ApiContext ctx{*store, catalog, config, now};
+  ServerOptions options;
+  const std::size_t colon = config.listen.rfind(':');
+  options.address = config.listen.substr(0, colon);
+  if (options.address.size() > 2 && options.address.front() == '[') {
+    options.address = options.address.substr(1, options.address.size() - 2);
+  }
+  try {
+    options.port = static_cast<std::uint16_t>(std::stoul(config.listen.substr(colon + 1)));
+  } catch (const std::exception&) {
+    throw Fatal{2, config.source + ": 'listen' has no valid port: '" + config.listen + "'"};
+  }
+  options.tls_cert = config.tls_cert;
+  options.tls_key = config.tls_key;
+  options.max_body = config.max_body;
+  options.threads = config.threads;
+  std::unique_ptr<HttpServer> server;
+  try {
+    server = std::make_unique<HttpServer>(
+        options, [&ctx](const HttpRequest& r) { return handle_request(ctx, r); });
+  } catch (const std::runtime_error& e) {
+    throw Fatal{2, e.what()};
+  }
+  std::cout << "webseed-collector: listening on " << (config.tls_cert.empty() ? "http" : "https")
+            << "://" << options.address << ":" << server->port() << "/ ("
+            << catalog.entries().size() << " torrents)" << std::endl;
+
+  std::mutex mutex;
+  std::condition_variable stopping;
+  bool stop = false;
+  std::thread checker([&] {
+    if (!config.spot.enabled) {
+      return;
+    }
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      lock.unlock();
+      const SpotRound round = spot_check_round(*store, catalog, config, now());
+      for (const std::string& m : round.messages) {
+        std::cerr << "webseed-collector: " << m << '\n';
+      }
+      lock.lock();
+      stopping.wait_for(lock, std::chrono::seconds(config.spot.round_every_s),
+                        [&] { return stop; });
+    }
+  });
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    stopping.notify_all();
+    server->stop();
+  });
+  server->run();
+  waiter.join();
+  checker.join();
+  std::cout << "webseed-collector: stopped" << std::endl;
+  return 0;
+}
+
+int run(int argc, char** argv)
+{
+  CLI::App app{"webseed-collector: collects the mirrors' web-seed readiness reports, checks "
+               "their claims and publishes the web-seed lists.",
+               "webseed-collector"};
+  app.set_version_flag("--version", std::string("webseed-collector ") + agent::k_version);
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string config_path;
+  app.add_option("-c,--config", config_path,
+                 std::string("configuration file (default ") + k_default_config + ")")
+      ->type_name("FILE");
+  app.footer("Exit codes: 0 ok, 1 something to look at, 2 usage or configuration, 3 internal "
+             "error.");
+
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the API and the dashboard.");
+
+  CLI::App* mirror = app.add_subcommand("mirror", "Manage the mirrors allowed to report.");
+  mirror->require_subcommand(1);
+  std::string name;
+  std::string base_url;
+  CLI::App* add = mirror->add_subcommand(
+      "add", "Register a mirror; prints its new token once (only a hash is stored).");
+  add->add_option("NAME", name, "the mirror's name (mirror.name in its agent.yaml)")->required();
+  add->add_option("--base-url", base_url, "its mirror.base_url (http:// or https://)")
+      ->required()
+      ->check([](const std::string& v) {
+        return v.starts_with("http://") || v.starts_with("https://")
+                   ? std::string()
+                   : std::string("must start with http:// or https://");
+      });
+  bool list_json = false;
+  CLI::App* list = mirror->add_subcommand("list", "List the mirrors and their state.");
+  list->add_flag("--json", list_json, "print JSON");
+  CLI::App* disable = mirror->add_subcommand("disable", "Stop listing a mirror and refuse its "
+                                                        "reports.");
+  disable->add_option("NAME", name, "the mirror")->required();
+  CLI::App* enable = mirror->add_subcommand("enable", "Undo disable.");
+  enable->add_option("NAME", name, "the mirror")->required();
+  CLI::App* rotate = mirror->add_subcommand(
+      "rotate-token", "Give a mirror a new token (printed once); the old one stops working.");
+  rotate->add_option("NAME", name, "the mirror")->required();
+
+  std::string in_dir;
+  std::string out_dir;
+  CLI::App* seed = app.add_subcommand(
+      "seed-torrents", "Write each torrent with url-list set to the mirrors listed for it "
+                       "(the info dictionary untouched).");
+  seed->add_option("--in", in_dir, "directory of .torrent files")->required();
+  seed->add_option("--out", out_dir, "where to write them (created)")->required();
+
+  CLI::App* spot = app.add_subcommand("spot-check", "Run one round of spot checks now.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  const CollectorConfig config = config_from(config_path);
+  if (serve_cmd->parsed()) {
+    return serve(config);
+  }
+  if (seed->parsed()) {
+    const auto store = open_store(config);
+    const Catalog catalog = load_catalog(in_dir);
+    const Listing listing =
+        compute_listing(catalog, store->mirrors(), store->claims(), store->spot_checks(),
+                        ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
+    SeedOutcome outcome;
+    try {
+      outcome = seed_torrents(in_dir, out_dir, [&](const agent::Torrent& t) {
+        const std::string key =
+            t.info_hash_v1 ? agent::hex(*t.info_hash_v1) : agent::hex(*t.info_hash_v2);
+        std::vector<std::string> urls;
+        for (const std::string& b : listing.base_urls(key)) {
+          urls.push_back(webseed_base(b, config.symlinks_dir));
+        }
+        return urls;
+      });
+    } catch (const std::runtime_error& e) {
+      throw Fatal{2, e.what()};
+    }
+    for (const std::string& p : outcome.problems) {
+      std::cerr << "webseed-collector: " << p << '\n';
+    }
+    std::cout << outcome.written.size() << " torrents written to " << out_dir << '\n';
+    return outcome.problems.empty() ? 0 : 1;
+  }
+  if (spot->parsed()) {
+    const auto store = open_store(config);
+    const Catalog catalog = load_catalog(config.torrents);
+    const SpotRound round = spot_check_round(*store, catalog, config, now());
+    for (const std::string& m : round.messages) {
+      std::cout << m << '\n';
+    }
+    std::cout << round.checked << " checked, " << round.failed << " failed"
+              << (round.discarded ? " (round discarded: suspecting the local network)" : "")
+              << '\n';
+    return round.failed == 0 ? 0 : 1;
+  }
+  const auto store = open_store(config);
+  if (add->parsed()) {
+    const std::string token = new_token();
+    if (auto ok = store->add_mirror(name, base_url, token_hash(token), now()); !ok) {
+      throw Fatal{2, ok.error()};
+    }
+    std::cout << token << '\n';
+    std::cerr << "webseed-collector: mirror " << name
+              << " added; give it the token above (report.token_file, mode 0600). It is shown "
+                 "only now.\n";
+    return 0;
+  }
+  if (rotate->parsed()) {
+    const std::string token = new_token();
+    if (!store->set_token(name, token_hash(token))) {
+      throw Fatal{2, "no mirror named " + name};
+    }
+    std::cout << token << '\n';
+    return 0;
+  }
+  if (disable->parsed() || enable->parsed()) {
+    if (!store->set_disabled(name, disable->parsed())) {
+      throw Fatal{2, "no mirror named " + name};
+    }
+    return 0;
+  }
+  if (list->parsed()) {
+    const auto mirrors = store->mirrors();
+    if (list_json) {
+      nlohmann::ordered_json j = nlohmann::ordered_json::array();
+      for (const MirrorRow& m : mirrors) {
+        j.push_back({{"name", m.name},
+                     {"base_url", m.base_url},
+                     {"disabled", m.disabled},
+                     {"opted_in", m.opted_in},
+                     {"last_report_at", m.last_report_at ? nlohmann::ordered_json(*m.last_report_at)
+                                                         : nlohmann::ordered_json(nullptr)}});
+      }
+      std::cout << j.dump(2) << '\n';
+    } else {
+      for (const MirrorRow& m : mirrors) {
+        std::cout << m.name << "  " << m.base_url << (m.disabled ? "  disabled" : "")
+                  << (m.opted_in ? "" : "  withdrawn") << "  last report: "
+                  << (m.last_report_at ? std::to_string(now() - *m.last_report_at) + " s ago"
+                                       : std::string("never"))
+                  << '\n';
+      }
+    }
+    return 0;
+  }
+  return 3;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(argc, argv);
+  } catch (const Fatal& e) {
+    std::cerr << "webseed-collector: error: " << e.message << '\n';
+    return e.code;
+  } catch (const std::exception& e) {
+    std::cerr << "webseed-collector: internal error: " << e.what() << '\n';
+    return 3;
+  }
+}

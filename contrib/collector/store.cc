@@ -1,0 +1,359 @@
+#include "store.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace collector {
+
+namespace {
+
+constexpr const char* k_schema = R"SQL(
+CREATE TABLE IF NOT EXISTS mirrors(
+  name TEXT PRIMARY KEY,
+  base_url TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  last_report_at INTEGER,
+  judged_at INTEGER,
+  last_report_id TEXT NOT NULL DEFAULT '',
+  opted_in INTEGER NOT NULL DEFAULT 1,
+  sync_state TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS reports(
+  report_id TEXT PRIMARY KEY,
+  mirror TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims(
+  mirror TEXT NOT NULL,
+  info_hash_v1 TEXT NOT NULL,
+  info_hash_v2 TEXT NOT NULL,
+  name TEXT NOT NULL,
+  ready INTEGER NOT NULL,
+  codes TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  report_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS claims_mirror ON claims(mirror);
+CREATE TABLE IF NOT EXISTS spot_checks(
+  mirror TEXT NOT NULL,
+  info_hash TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  checked_at INTEGER NOT NULL,
+  PRIMARY KEY(mirror, info_hash));
+)SQL";
+
+// A prepared statement that finalizes itself.
+class Stmt {
+public:
+  Stmt(sqlite3* db, const char* sql)
+  {
+    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Stmt() { sqlite3_finalize(m_stmt); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, const std::string& v)
+  {
+    sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v)
+  {
+    sqlite3_bind_int64(m_stmt, i, v);
+    return *this;
+  }
+  Stmt& bind_null(int i)
+  {
+    sqlite3_bind_null(m_stmt, i);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(m_stmt); }
+  std::string text(int col) const
+  {
+    const auto* p = sqlite3_column_text(m_stmt, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+             : std::string();
+  }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+  std::optional<std::int64_t> optional_integer(int col) const
+  {
+    if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) {
+      return std::nullopt;
+    }
+    return integer(col);
+  }
+
+private:
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+bool exec(sqlite3* db, const char* sql, std::string* error = nullptr)
+{
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+  if (rc != SQLITE_OK && error) {
+    *error = message ? message : sqlite3_errstr(rc);
+  }
+  sqlite3_free(message);
+  return rc == SQLITE_OK;
+}
+
+constexpr const char* k_mirror_columns =
+    "name, base_url, disabled, created_at, last_report_at, judged_at, last_report_id, opted_in, "
+    "sync_state";
+
+MirrorRow mirror_row(const Stmt& s)
+{
+  MirrorRow m;
+  m.name = s.text(0);
+  m.base_url = s.text(1);
+  m.disabled = s.integer(2) != 0;
+  m.created_at = s.integer(3);
+  m.last_report_at = s.optional_integer(4);
+  m.judged_at = s.optional_integer(5);
+  m.last_report_id = s.text(6);
+  m.opted_in = s.integer(7) != 0;
+  m.sync_state = s.text(8);
+  return m;
+}
+
+// Rolls back unless committed.
+class Transaction {
+public:
+  explicit Transaction(sqlite3* db) : m_db(db)
+  {
+    if (!exec(db, "BEGIN IMMEDIATE")) {
+      throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Transaction()
+  {
+    if (!m_done) {
+      exec(m_db, "ROLLBACK");
+    }
+  }
+  void commit()
+  {
+    std::string error;
+    if (!exec(m_db, "COMMIT", &error)) {
+      throw std::runtime_error("sqlite: commit: " + error);
+    }
+    m_done = true;
+  }
+
+private:
+  sqlite3* m_db;
+  bool m_done = false;
+};
+
+} // namespace
+
+std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string& path)
+{
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string error = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_close(db);
+    return std::unexpected(error);
+  }
+  sqlite3_busy_timeout(db, 10'000);
+  std::string error;
+  if (!exec(db, "PRAGMA journal_mode=WAL", &error) ||
+      !exec(db, "PRAGMA synchronous=FULL", &error) || !exec(db, k_schema, &error)) {
+    sqlite3_close(db);
+    return std::unexpected(path + ": " + error);
+  }
+  return std::unique_ptr<Store>(new Store(db));
+}
+
+Store::~Store()
+{
+  sqlite3_close(m_db);
+}
+
+std::expected<void, std::string> Store::add_mirror(const std::string& name,
+                                                   const std::string& base_url,
+                                                   const std::string& token_hash, std::int64_t now)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "INSERT INTO mirrors(name, base_url, token_hash, created_at) VALUES(?,?,?,?)");
+  s.bind(1, name).bind(2, base_url).bind(3, token_hash).bind(4, now);
+  const int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT) {
+    return std::unexpected("mirror " + name + " already exists");
+  }
+  if (rc != SQLITE_DONE) {
+    return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+  }
+  return {};
+}
+
+bool Store::set_token(const std::string& name, const std::string& token_hash)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "UPDATE mirrors SET token_hash = ? WHERE name = ?");
+  s.bind(1, token_hash).bind(2, name);
+  return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
+}
+
+bool Store::set_disabled(const std::string& name, bool disabled)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "UPDATE mirrors SET disabled = ? WHERE name = ?");
+  s.bind(1, std::int64_t{disabled ? 1 : 0}).bind(2, name);
+  return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
+}
+
+std::vector<MirrorRow> Store::mirrors()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, (std::string("SELECT ") + k_mirror_columns + " FROM mirrors ORDER BY name").c_str());
+  std::vector<MirrorRow> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back(mirror_row(s));
+  }
+  return out;
+}
+
+std::optional<MirrorRow> Store::mirror_by_token(const std::string& token_hash)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(
+      m_db,
+      (std::string("SELECT ") + k_mirror_columns + " FROM mirrors WHERE token_hash = ?").c_str());
+  s.bind(1, token_hash);
+  if (s.step() == SQLITE_ROW) {
+    return mirror_row(s);
+  }
+  return std::nullopt;
+}
+
+std::expected<Store::Ingest, std::string>
+Store::ingest(const std::string& mirror, const IngestedReport& report, std::int64_t now)
+{
+  std::lock_guard lock(m_mutex);
+  try {
+    Transaction tx(m_db);
+    {
+      Stmt s(m_db, "INSERT OR IGNORE INTO reports(report_id, mirror, kind, received_at, body) "
+                   "VALUES(?,?,?,?,?)");
+      s.bind(1, report.report_id)
+          .bind(2, mirror)
+          .bind(3, report.kind)
+          .bind(4, now)
+          .bind(5, report.body);
+      if (s.step() != SQLITE_DONE) {
+        return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+      }
+      if (sqlite3_changes(m_db) == 0) {
+        return Ingest::duplicate; // rolled back: nothing changes
+      }
+    }
+    const bool listed = report.kind == "status" && report.opted_in;
+    {
+      Stmt s(m_db, "UPDATE mirrors SET last_report_at = ?, last_report_id = ?, opted_in = ?, "
+                   "sync_state = ?, judged_at = CASE WHEN ? THEN ? ELSE judged_at END "
+                   "WHERE name = ?");
+      s.bind(1, now)
+          .bind(2, report.report_id)
+          .bind(3, std::int64_t{listed ? 1 : 0})
+          .bind(4, report.sync_state)
+          .bind(5, std::int64_t{report.judged ? 1 : 0})
+          .bind(6, now)
+          .bind(7, mirror);
+      if (s.step() != SQLITE_DONE) {
+        return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+      }
+    }
+    if (report.judged || !listed) {
+      Stmt del(m_db, "DELETE FROM claims WHERE mirror = ?");
+      del.bind(1, mirror);
+      del.step();
+    }
+    if (report.judged && listed) {
+      for (const TorrentClaim& t : report.torrents) {
+        Stmt s(m_db, "INSERT INTO claims(mirror, info_hash_v1, info_hash_v2, name, ready, codes, "
+                     "reason, report_id) VALUES(?,?,?,?,?,?,?,?)");
+        s.bind(1, mirror)
+            .bind(2, t.info_hash_v1)
+            .bind(3, t.info_hash_v2)
+            .bind(4, t.name)
+            .bind(5, std::int64_t{t.ready ? 1 : 0})
+            .bind(6, t.codes_json)
+            .bind(7, t.reason)
+            .bind(8, report.report_id);
+        if (s.step() != SQLITE_DONE) {
+          return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+        }
+      }
+    }
+    tx.commit();
+    return Ingest::stored;
+  } catch (const std::runtime_error& e) {
+    return std::unexpected(std::string(e.what()));
+  }
+}
+
+std::vector<Claim> Store::claims()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT mirror, info_hash_v1, info_hash_v2, name, ready, codes, reason, report_id "
+               "FROM claims ORDER BY mirror, name");
+  std::vector<Claim> out;
+  while (s.step() == SQLITE_ROW) {
+    Claim c;
+    c.mirror = s.text(0);
+    c.info_hash_v1 = s.text(1);
+    c.info_hash_v2 = s.text(2);
+    c.name = s.text(3);
+    c.ready = s.integer(4) != 0;
+    c.codes_json = s.text(5);
+    c.reason = s.text(6);
+    c.report_id = s.text(7);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void Store::record_spot_check(const SpotCheck& check)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "INSERT OR REPLACE INTO spot_checks(mirror, info_hash, ok, reason, checked_at) "
+               "VALUES(?,?,?,?,?)");
+  s.bind(1, check.mirror)
+      .bind(2, check.info_hash)
+      .bind(3, std::int64_t{check.ok ? 1 : 0})
+      .bind(4, check.reason)
+      .bind(5, check.checked_at);
+  s.step();
+}
+
+std::vector<SpotCheck> Store::spot_checks()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks");
+  std::vector<SpotCheck> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4)});
+  }
+  return out;
+}
+
+std::int64_t Store::report_count()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT count(*) FROM reports");
+  return s.step() == SQLITE_ROW ? s.integer(0) : 0;
+}
+
+} // namespace collector

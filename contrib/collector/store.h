@@ -1,0 +1,101 @@
+// store.h: the collector's SQLite database (WAL, synchronous=FULL: a report is acknowledged
+// only once its transaction is on disk, so kill -9 or a crash loses no acknowledged report).
+// One connection, serialised by a mutex: every call is one short transaction.
+//
+// Tables: mirrors (name, base URL, SHA-256 of the token, disabled, last report, opted in),
+// reports (every report, by report_id: a resent report is stored once), claims (per mirror
+// and torrent, the latest judged report's verdict), spot_checks (the collector's own checks).
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace collector {
+
+struct MirrorRow {
+  std::string name;
+  std::string base_url;
+  bool disabled = false;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> last_report_at; // any report
+  std::optional<std::int64_t> judged_at;      // the last report that judged the tree
+  std::string last_report_id;
+  bool opted_in = true;
+  std::string sync_state; // of the last status report
+};
+
+struct TorrentClaim {
+  std::string info_hash_v1; // "" when v2-only
+  std::string info_hash_v2; // "" when v1-only
+  std::string name;
+  bool ready = false;
+  std::string codes_json = "[]"; // the report's codes
+  std::string reason;            // the first problem, for the dashboard
+};
+
+struct Claim : TorrentClaim {
+  std::string mirror;
+  std::string report_id;
+};
+
+// What ingestion keeps of a valid report (report_check.h makes it).
+struct IngestedReport {
+  std::string report_id;
+  std::string kind; // status | withdraw
+  bool opted_in = true;
+  bool judged = false;
+  std::string sync_state;
+  std::string body; // as received
+  std::vector<TorrentClaim> torrents;
+};
+
+struct SpotCheck {
+  std::string mirror;
+  std::string info_hash; // the catalog key (v1 hex, else v2 hex)
+  bool ok = false;
+  std::string reason; // why not ok; what was checked when ok
+  std::int64_t checked_at = 0;
+};
+
+class Store {
+public:
+  // Opens or creates the database. Error: "PATH: why".
+  static std::expected<std::unique_ptr<Store>, std::string> open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Error: "mirror NAME already exists" or an SQLite message.
+  std::expected<void, std::string> add_mirror(const std::string& name, const std::string& base_url,
+                                              const std::string& token_hash, std::int64_t now);
+  bool set_token(const std::string& name, const std::string& token_hash); // false: no such mirror
+  bool set_disabled(const std::string& name, bool disabled);
+  std::vector<MirrorRow> mirrors();
+  std::optional<MirrorRow> mirror_by_token(const std::string& token_hash);
+
+  enum class Ingest { stored, duplicate };
+  // One transaction: the report (unless its report_id is known: duplicate, nothing changes),
+  // the mirror's last report, and for a judged report its claims (replaced); a withdraw or
+  // opted_in false report removes the mirror from every list (its claims are dropped).
+  std::expected<Ingest, std::string> ingest(const std::string& mirror, const IngestedReport& report,
+                                            std::int64_t now);
+
+  std::vector<Claim> claims();
+  void record_spot_check(const SpotCheck& check);
+  std::vector<SpotCheck> spot_checks();
+  std::int64_t report_count();
+
+private:
+  explicit Store(sqlite3* db) : m_db(db) {}
+  sqlite3* m_db;
+  std::mutex m_mutex;
+};
+
+} // namespace collector
