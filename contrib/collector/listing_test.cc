@@ -1,0 +1,141 @@
+// Unit tests of the listing policy, tokens and the collector's config.
+#include "collector_config.h"
+#include "dashboard.h"
+#include "listing.h"
+#include "tokens.h"
+
+#include "test_support.h"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace collector;
+
+namespace {
+
+MirrorRow mirror(const std::string& name, std::int64_t judged_at)
+{
+  MirrorRow m;
+  m.name = name;
+  m.base_url = "https://" + name + "/gentoo/";
+  m.judged_at = judged_at;
+  m.last_report_at = judged_at;
+  return m;
+}
+
+Claim claim(const std::string& mirror_name, const std::string& v1, bool ready)
+{
+  Claim c;
+  c.mirror = mirror_name;
+  c.info_hash_v1 = v1;
+  c.ready = ready;
+  c.reason = ready ? "" : "dangling x: the target does not exist";
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("listing: ready + fresh + spot-checked, and why not", "[collector]")
+{
+  agent::testing::TempTree t;
+  t.file("torrents/a.torrent",
+         agent::testing::bdict(
+             {{"info",
+               agent::testing::bdict({{"length", agent::testing::bint(40000)},
+                                      {"name", agent::testing::bstr("a.iso")},
+                                      {"piece length", agent::testing::bint(16384)},
+                                      {"pieces", agent::testing::bstr(std::string(60, 'h'))}})}}));
+  std::vector<std::string> problems;
+  auto catalog = Catalog::load(t / "torrents", problems);
+  REQUIRE(catalog);
+  REQUIRE(catalog->entries().size() == 1);
+  const std::string key = catalog->entries()[0].key;
+  const std::int64_t now = 1'000'000;
+  std::vector<MirrorRow> mirrors;
+  for (const char* name :
+       {"listed", "pending", "spotfail", "notready", "unknown", "stale", "disabled", "withdrawn"}) {
+    mirrors.push_back(mirror(name, now - 60));
+  }
+  mirrors[5].judged_at = now - 13 * 3600;
+  mirrors[6].disabled = true;
+  mirrors[7].opted_in = false;
+  std::vector<Claim> claims;
+  for (const char* name : {"listed", "pending", "spotfail", "stale", "disabled", "withdrawn"}) {
+    claims.push_back(claim(name, key, true));
+  }
+  claims.push_back(claim("notready", key, false));
+  const std::vector<SpotCheck> spots = {{"listed", key, true, "pieces 1, 2 verified", now - 5},
+                                        {"spotfail", key, false, "http-content-mismatch", now - 5}};
+  const Listing l =
+      compute_listing(*catalog, mirrors, claims, spots, ListingPolicy{now, 12 * 3600, true});
+  CHECK(l.cell("listed", key).state == CellState::listed);
+  CHECK(l.cell("pending", key).state == CellState::pending);
+  CHECK(l.cell("spotfail", key).state == CellState::spot_failed);
+  CHECK(l.cell("spotfail", key).reason == "spot check failed: http-content-mismatch");
+  CHECK(l.cell("notready", key).state == CellState::not_ready);
+  CHECK(l.cell("notready", key).reason == "dangling x: the target does not exist");
+  CHECK(l.cell("unknown", key).state == CellState::unknown);
+  CHECK(l.cell("stale", key).state == CellState::stale);
+  CHECK(l.cell("disabled", key).state == CellState::off);
+  CHECK(l.cell("withdrawn", key).state == CellState::off);
+  CHECK(l.base_urls(key) == std::vector<std::string>{"https://listed/gentoo/"});
+  // Spot checks off: every fresh, enabled, ready claim is listed.
+  const Listing trusting =
+      compute_listing(*catalog, mirrors, claims, spots, ListingPolicy{now, 12 * 3600, false});
+  CHECK(trusting.base_urls(key).size() == 3);
+  CHECK(webseed_base("https://m/gentoo", "experimental/torrent-symlinks") ==
+        "https://m/gentoo/experimental/torrent-symlinks/");
+  CHECK(webseed_base("https://m/gentoo/", "experimental/torrent-symlinks") ==
+        "https://m/gentoo/experimental/torrent-symlinks/");
+}
+
+TEST_CASE("tokens: random, url-safe, stored as SHA-256", "[collector]")
+{
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    const std::string t = new_token();
+    CHECK(t.size() == 4 + 43);
+    CHECK(t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                              4) == std::string::npos);
+    seen.insert(t);
+  }
+  CHECK(seen.size() == 50);
+  CHECK(token_hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("collector config: defaults and errors name the place", "[collector]")
+{
+  auto c = parse_collector_config("torrents: /srv/torrents\n", "c.yaml");
+  REQUIRE(c);
+  CHECK(c->listen == "127.0.0.1:8443");
+  CHECK(c->stale_after_s == 12 * 3600);
+  CHECK(c->spot.enabled);
+  auto d = parse_collector_config("torrents: /t\nstale_after: 2h\nspot_check:\n  pieces: 3\n"
+                                  "  round_every: 5s\ntls:\n  cert: /c.pem\n  key: /k.pem\n",
+                                  "c.yaml");
+  REQUIRE(d);
+  CHECK(d->stale_after_s == 7200);
+  CHECK(d->spot.pieces == 3);
+  CHECK(d->tls_cert == "/c.pem");
+  CHECK(parse_collector_config("torrents: /t\nlisten: nowhere\n", "c.yaml").error() ==
+        "c.yaml:2:9: 'listen' must be ADDRESS:PORT, not 'nowhere'");
+  CHECK(parse_collector_config("torrents: /t\nspot_check:\n  piecez: 1\n", "c.yaml").error() ==
+        "c.yaml:3:3: unknown key 'spot_check.piecez'");
+  CHECK(parse_collector_config("listen: 127.0.0.1:1\n", "c.yaml").error() ==
+        "c.yaml: missing required key 'torrents'");
+  CHECK(parse_collector_config("torrents: /t\ntls:\n  cert: /c\n", "c.yaml").error() ==
+        "c.yaml:3:3: 'tls' needs both 'cert' and 'key'");
+}
+
+TEST_CASE("dashboard escapes what mirrors and torrents say", "[collector]")
+{
+  CHECK(html_escape("<script>alert('x')</script> & \"") ==
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;");
+  const Catalog empty;
+  std::vector<MirrorRow> mirrors = {mirror("<b>evil</b>", 100)};
+  const Listing l = compute_listing(empty, mirrors, {}, {}, ListingPolicy{200, 3600, true});
+  const std::string html = render_dashboard(empty, l, 200, 3600);
+  CHECK(html.find("<b>evil</b>") == std::string::npos);
+  CHECK(html.find("&lt;b&gt;evil&lt;/b&gt;") != std::string::npos);
+}
