@@ -26,6 +26,7 @@ CXXSTD = -std=c++23
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wformat=2
 CPPFLAGS_AGENT = -Iagent -DWEBSEED_AGENT_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64
 OPTFLAGS ?= -O2 -g
+JOBS ?= $(shell nproc)
 LIBS = -lyaml-cpp -lcrypto -lsqlite3 -lcurl -lboost_filesystem -pthread
 
 BUILD = build
@@ -114,8 +115,8 @@ deps-stamp:
 
 # ---- tests ----
 check: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/unit-tests
-	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) asan
 	@PYTHON=$(PYTHON) FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) $(PYTHON) tests/run-all
 
 unit: $(BUILD)/unit-tests
