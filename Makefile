@@ -126,7 +126,7 @@ integration: $(BUILD)/webseed-agent
 	$(PYTHON) tests/run_integration.py --agent $(BUILD)/webseed-agent
 
 # ---- demo and benchmarks ----
-demo: deps-test $(BUILD)/webseed-agent
+demo: deps-test $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	@$(PYTHON) contrib/demo/run-demo --agent $(BUILD)/webseed-agent --dir $(BUILD)/demo
 
 bench: $(BUILD)/webseed-agent
@@ -149,6 +149,9 @@ fuzz:
 install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/webseed-agent
 	install -m 0755 $(BUILD)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-agent
+	install -m 0755 $(BUILD)/webseed-collector $(DESTDIR)$(BINDIR)/webseed-collector
+	install -m 0644 contrib/collector/README.md $(DESTDIR)$(DOCDIR)/collector.md
+	install -m 0644 contrib/collector/collector.yaml $(DESTDIR)$(DOCDIR)/collector.yaml.sample
 	install -m 0644 docs/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-agent.1
 	install -m 0644 README.md docs/*.md docs/*.json $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf/agent.yaml $(DESTDIR)$(DOCDIR)/agent.yaml.sample
@@ -165,7 +168,7 @@ install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/webseed-agent $(DESTDIR)$(MANDIR)/webseed-agent.1
+	rm -f $(DESTDIR)$(BINDIR)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-collector $(DESTDIR)$(MANDIR)/webseed-agent.1
 	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PREFIX)/share/webseed-agent
 
 # ---- housekeeping ----

@@ -12,6 +12,7 @@
 #include "spot_check.h"
 #include "store.h"
 #include "tokens.h"
+#include "util/atomic_file.h"
 #include "version.h"
 
 #include <CLI/CLI.hpp>
@@ -51,6 +52,12 @@ CollectorConfig config_from(const std::string& path)
 
 std::unique_ptr<Store> open_store(const CollectorConfig& c)
 {
+  const std::size_t slash = c.database.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    if (auto made = util::make_dirs(c.database.substr(0, slash), 0750); !made) {
+      throw Fatal{2, "database " + made.error()};
+    }
+  }
   auto s = Store::open(c.database);
   if (!s) {
     throw Fatal{2, "database " + s.error()};
