@@ -34,6 +34,9 @@ class MakeInstall(unittest.TestCase):
         for doc in ("run.md", "report.md", "report.schema.json", "metrics.md", "hooks.md",
                     "systemd.md"):
             self.assertTrue((d / "opt/wsa/share/doc/webseed-agent" / doc).is_file(), doc)
+        self.assertTrue(os.access(d / "opt/wsa/bin/webseed-collector", os.X_OK))
+        for doc in ("collector.md", "collector.yaml.sample"):
+            self.assertTrue((d / "opt/wsa/share/doc/webseed-agent" / doc).is_file(), doc)
         share = d / "opt/wsa/share/webseed-agent"
         for hook in ("webseed-rsync", "ftpsync-hook"):
             self.assertTrue(os.access(share / "hooks" / hook, os.X_OK), hook)
