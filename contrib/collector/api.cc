@@ -17,7 +17,11 @@ using Json = nlohmann::ordered_json;
 
 HttpResponse json_response(int status, const Json& body)
 {
-  return HttpResponse{status, "application/json", body.dump() + "\n", {}};
+  // Reasons may quote untrusted bytes: invalid UTF-8 is replaced, never a throw.
+  return HttpResponse{status,
+                      "application/json",
+                      body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+                      {}};
 }
 
 HttpResponse error(int status, const std::string& message)
@@ -52,7 +56,7 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
     return error(401, "unknown or disabled token");
   }
   const std::string type = req.header("content-type");
-  if (!type.starts_with("application/json")) {
+  if (type != "application/json" && !type.starts_with("application/json;")) {
     ++ctx.reports_refused;
     return error(415, "Content-Type must be application/json");
   }

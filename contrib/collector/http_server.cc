@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -62,6 +63,10 @@ private:
 
   void on_header(beast::error_code ec)
   {
+    if (ec == http::error::body_limit) { // Content-Length over the limit: Beast says so here
+      send_error(413, "the body is larger than " + std::to_string(m_options.max_body) + " bytes");
+      return;
+    }
     if (ec) {
       if (ec == http::error::header_limit) {
         send_error(431, "request headers larger than 16 KiB");
@@ -119,6 +124,7 @@ private:
     }
     r.body = std::move(req.body());
     r.peer = m_peer;
+    m_head = req.method() == http::verb::head;
     HttpResponse out;
     try {
       out = m_handler(r);
@@ -145,9 +151,14 @@ private:
     for (const auto& [name, value] : out.headers) {
       res->set(name, value);
     }
-    res->body() = out.body;
     res->keep_alive(keep_alive);
-    res->prepare_payload();
+    if (m_head) { // the length of the answer a GET would get, and no body
+      res->content_length(out.body.size());
+      m_head = false;
+    } else {
+      res->body() = out.body;
+      res->prepare_payload();
+    }
     beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
     http::async_write(m_stream, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -156,7 +167,27 @@ private:
                         } else {
                           self->close();
                         }
+                        if (!ec && !res->keep_alive() && res->result_int() == 413) {
+                          self->drain(); // let the client read the 413 before the close
+                        }
                       });
+  }
+
+  // After an early answer (413) the client may still be sending: read and discard for a
+  // bounded time and size, so the close does not reset the connection under the answer.
+  void drain()
+  {
+    if (m_drained > (8u << 20)) {
+      return;
+    }
+    beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(2));
+    m_stream.async_read_some(net::buffer(m_sink), [self = this->shared_from_this()](
+                                                      beast::error_code ec, std::size_t n) {
+      self->m_drained += n;
+      if (!ec) {
+        self->drain();
+      }
+    });
   }
 
   void close()
@@ -175,6 +206,9 @@ private:
   std::string m_peer;
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<http::string_body>> m_parser;
+  bool m_head = false;
+  std::array<char, 16384> m_sink{};
+  std::size_t m_drained = 0;
 };
 
 } // namespace

@@ -4,6 +4,17 @@
 
 namespace collector {
 
+namespace {
+
+std::string duration_text(std::int64_t s)
+{
+  return s < 120    ? std::to_string(s) + " s"
+         : s < 7200 ? std::to_string(s / 60) + " min"
+                    : std::to_string(s / 3600) + " h";
+}
+
+} // namespace
+
 std::string_view state_name(CellState state)
 {
   switch (state) {
