@@ -129,12 +129,13 @@ integration: $(BUILD)/webseed-agent
 demo: deps-test $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	@$(PYTHON) contrib/demo/run-demo --agent $(BUILD)/webseed-agent --dir $(BUILD)/demo
 
-bench: $(BUILD)/webseed-agent
+bench: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	@contrib/install-deps build bench
 	@$(PYTHON) tests/bench/links_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/torrent_parse_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/check_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/cache_bench.py --agent $(BUILD)/webseed-agent
+	@$(PYTHON) tests/bench/collector_bench.py --collector $(BUILD)/webseed-collector --agent $(BUILD)/webseed-agent
 
 # ---- fuzzing: libFuzzer targets in agent/fuzz/, clang 16 (tests/fuzz/README.md) ----
 # `make check` runs each target for FUZZ_CHECK_SECONDS (tests/run-all); `make fuzz` for longer.

@@ -66,8 +66,9 @@ std::string render_dashboard(const Catalog& catalog, const Listing& listing, std
        std::to_string(listing.mirrors.size()) + " mirrors, " +
        std::to_string(catalog.entries().size()) +
        " torrents. A mirror is listed for a torrent when its last judged report (younger than " +
-       std::to_string(stale_after_s / 3600) +
-       " h) says ready and the collector's own spot check of random pieces passed.</p>\n"
+       (stale_after_s % 3600 == 0 ? std::to_string(stale_after_s / 3600) + " h"
+                                  : std::to_string(stale_after_s) + " s") +
+       ") says ready and the collector's own spot check of random pieces passed.</p>\n"
        "<p class=\"legend\">";
   for (const CellState s :
        {CellState::listed, CellState::pending, CellState::spot_failed, CellState::not_ready,

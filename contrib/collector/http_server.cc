@@ -9,8 +9,10 @@
 #include <boost/beast/ssl.hpp>
 
 #include <array>
+#include <atomic>
 #include <optional>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <thread>
 
 namespace collector {
@@ -28,10 +30,16 @@ constexpr std::uint32_t k_header_limit = 16 * 1024;
 // beast::tcp_stream or an ssl_stream over one.
 template <class Stream> class Session : public std::enable_shared_from_this<Session<Stream>> {
 public:
-  Session(Stream stream, const ServerOptions& options, const Handler& handler, std::string peer)
-      : m_stream(std::move(stream)), m_options(options), m_handler(handler), m_peer(std::move(peer))
+  Session(Stream stream, const ServerOptions& options, const Handler& handler, std::string peer,
+          std::atomic<std::size_t>& live)
+      : m_stream(std::move(stream)), m_options(options), m_handler(handler),
+        m_peer(std::move(peer)), m_live(live)
   {
+    ++m_live;
   }
+  ~Session() { --m_live; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void start()
   {
@@ -206,6 +214,7 @@ private:
   std::string m_peer;
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<http::string_body>> m_parser;
+  std::atomic<std::size_t>& m_live;
   bool m_head = false;
   std::array<char, 16384> m_sink{};
   std::size_t m_drained = 0;
@@ -219,6 +228,8 @@ struct HttpServer::Impl {
   net::io_context ioc;
   std::optional<net::ssl::context> tls;
   tcp::acceptor acceptor{ioc};
+  net::steady_timer backoff{ioc};
+  std::atomic<std::size_t> live{0};
 
   void accept()
   {
@@ -226,18 +237,33 @@ struct HttpServer::Impl {
       if (ec == net::error::operation_aborted) {
         return;
       }
-      if (!ec) {
+      if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+          ec == net::error::no_memory) {
+        // Out of descriptors: accepting again at once would spin. Wait for sessions to end.
+        backoff.expires_after(std::chrono::milliseconds(100));
+        backoff.async_wait([this](beast::error_code e) {
+          if (e != net::error::operation_aborted) {
+            accept();
+          }
+        });
+        return;
+      }
+      if (!ec && live.load() >= options.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored); // over the cap: refused at once, costs no descriptor for long
+      } else if (!ec) {
         beast::error_code peer_ec;
         const auto ep = socket.remote_endpoint(peer_ec);
         const std::string peer =
             peer_ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
         if (tls) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), options, handler, peer)
+              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), options, handler, peer,
+              live)
               ->start();
         } else {
           std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                       options, handler, peer)
+                                                       options, handler, peer, live)
               ->start();
         }
       }
@@ -248,6 +274,12 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(const ServerOptions& options, Handler handler) : m_impl(new Impl)
 {
+  // One descriptor per connection: allow as many as the hard limit permits.
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
   m_impl->options = options;
   m_impl->handler = std::move(handler);
   if (!options.tls_cert.empty()) {

@@ -2,8 +2,9 @@
 // certificate and key from the config), on a few threads. Every client is untrusted: headers
 // at most 16 KiB, bodies at most `max_body` (413 before reading more when Content-Length says
 // so, or as soon as the limit is passed), a deadline on every read and write, keep-alive with
-// the same limits per request. The handler sees whole requests and returns whole responses;
-// it runs on the server's threads and must be thread-safe.
+// the same limits per request. At most max_connections at once (more are closed on arrival);
+// out of descriptors, accepting pauses (100 ms) instead of spinning. The handler sees whole
+// requests and returns whole responses; it runs on the server's threads and must be thread-safe.
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,7 @@ struct ServerOptions {
   std::size_t max_body = 4u << 20;
   unsigned threads = 4;
   std::chrono::seconds io_timeout{30};
+  std::size_t max_connections = 4096; // more at once are closed on arrival
 };
 
 class HttpServer {

@@ -77,10 +77,9 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
       } else if (!m.opted_in) {
         c = {CellState::off, "withdrawn by the mirror (not opted in)"};
       } else if (!m.judged_at || policy.now - *m.judged_at > policy.stale_after_s) {
-        c = {CellState::stale, m.judged_at
-                                   ? "no judged report for " +
-                                         std::to_string((policy.now - *m.judged_at) / 3600) + " h"
-                                   : "never reported a judged tree"};
+        c = {CellState::stale,
+             m.judged_at ? "no judged report for " + duration_text(policy.now - *m.judged_at)
+                         : "never reported a judged tree"};
       } else if (claim == claim_of.end()) {
         c = {CellState::unknown, "the last report does not mention this torrent"};
       } else if (!claim->second->ready) {

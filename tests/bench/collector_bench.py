@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Benchmark: webseed-collector taking reports, 500 mirrors x 2 reports at once, HTTP and HTTPS.
+
+    python3 tests/bench/collector_bench.py --collector build/webseed-collector --agent build/webseed-agent
+
+One real report is made by the agent (`run --dry-run` on a small generated tree,
+tests/fixtures/fake_reports.py) and cloned per mirror with a fresh report_id and the mirror's
+base_url. The collector runs `serve` on 127.0.0.1 (spot checks off, its default 4 threads, a
+fresh SQLite database in a temp dir: WAL, synchronous=FULL, so every 202 is one fsync'd
+transaction), plain and with TLS (a throw-away CA, EC P-256). --mirrors mirrors are registered
+with `mirror add` (8 processes at a time; timed, shown below the table).
+
+Each round POSTs --reports reports per mirror (fresh report_ids, shuffled so a mirror's reports
+arrive together) from --clients Python threads, one connection per request (the agent's way:
+no keep-alive), and times each request (connect to response read). Rows:
+
+  baseline http / https   the same POSTs against a trivial server: Python's ThreadingHTTPServer
+                          in a child process that reads the body and answers 202 with a small
+                          JSON (TLS handshake in the handler thread), nothing stored. It is the
+                          ceiling of this client: the Python client threads are often the limit.
+  collector http / https  webseed-collector serve.
+
+Columns: requests and seconds per round (median round), throughput = requests / seconds,
+p50/p99 latency over every request of every round, "vs baseline" = collector throughput /
+baseline throughput of the same scheme (1.00x: as fast as a server that stores nothing).
+Rounds interleave the four targets, the order rotated each round.
+
+A benchmark, not a test: exits 0 after printing the table; 1 when a sanity check fails (a
+collector answer other than 202 accepted, a request failing, reports_stored not equal to the
+reports sent); 2 on usage errors (a missing binary).
+"""
+
+import argparse
+import http.client
+import os
+import random
+import re
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # tests/: the fixtures package
+from links_bench import machine_info  # noqa: E402
+from fixtures import fake_reports as R  # noqa: E402
+from fixtures import tls  # noqa: E402
+from fixtures.collector import Collector  # noqa: E402
+
+REGISTER_THREADS = 8
+BASELINE_SERVER = r"""
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b'{"status":"accepted"}\n'
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+srv = S(("127.0.0.1", 0), H)
+if len(sys.argv) > 2:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+def die(msg, code=1):
+    print(f"collector_bench: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+class Baseline:
+    """The trivial server in a child process (own session, killed at exit)."""
+
+    def __init__(self, cert=None, key=None):
+        argv = [sys.executable, "-c", BASELINE_SERVER] + ([str(cert), str(key)] if cert else [])
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.close()
+            die("the baseline server did not start")
+        self.port = int(line)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+class Target:
+    def __init__(self, name, port, ctx, collector=None):
+        self.name, self.port, self.ctx, self.collector = name, port, ctx, collector
+        self.rounds = []        # seconds per round
+        self.latencies = []     # seconds per request
+        self.requests = 0
+
+
+def post(target, body, headers, timeout):
+    """One POST on a new connection: (status, answer bytes, seconds)."""
+    t0 = time.perf_counter()
+    if target.ctx is not None:
+        conn = http.client.HTTPSConnection("127.0.0.1", target.port, context=target.ctx,
+                                           timeout=timeout)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=timeout)
+    try:
+        conn.request("POST", "/api/v1/reports", body=body, headers=headers)
+        res = conn.getresponse()
+        answer = res.read()
+        return res.status, answer, time.perf_counter() - t0
+    finally:
+        conn.close()
+
+
+def jobs_for(template, tokens, reports, seed):
+    """[(body, headers)] for every mirror's `reports` fresh reports, shuffled."""
+    out = []
+    for i, token in enumerate(tokens):
+        for _ in range(reports):
+            r = R.clone(template, name(i), url(i))
+            out.append((R.body(r), {"Authorization": f"Bearer {token}",
+                                    "Content-Type": "application/json",
+                                    "Idempotency-Key": r["report_id"]}))
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def name(i):
+    return f"mirror-{i:03d}.example.org"
+
+
+def url(i):
+    return f"http://{name(i)}/pub/"
+
+
+def run_round(target, jobs, clients, timeout, failures):
+    lock = threading.Lock()
+
+    def one(job):
+        try:
+            status, answer, seconds = post(target, job[0], job[1], timeout)
+        except (OSError, http.client.HTTPException) as e:
+            with lock:
+                failures.append(f"{target.name}: {type(e).__name__}: {e}")
+            return None
+        if status != 202 or (target.collector and b'"accepted"' not in answer):
+            with lock:
+                failures.append(f"{target.name}: answered {status} {answer[:200]!r}")
+        return seconds
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        lat = list(pool.map(one, jobs))
+    target.rounds.append(time.perf_counter() - t0)
+    target.latencies += [x for x in lat if x is not None]
+    target.requests = len(jobs)
+
+
+def stored(col, ca):
+    _, _, body = col.get("/metrics", ca=ca)
+    m = re.search(r"^webseed_collector_reports_stored (\d+)$", body.decode(), re.M)
+    return int(m.group(1)) if m else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--collector", default="build/webseed-collector")
+    ap.add_argument("--agent", default="build/webseed-agent")
+    ap.add_argument("--mirrors", type=int, default=500)
+    ap.add_argument("--reports", type=int, default=2, help="reports per mirror per round")
+    ap.add_argument("--clients", type=int, default=16, help="client threads (default 16)")
+    ap.add_argument("--runs", type=int, default=3, help="rounds (default 3)")
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    args = ap.parse_args()
+    if min(args.mirrors, args.reports, args.clients, args.runs) < 1 or args.timeout <= 0:
+        die("--mirrors, --reports, --clients, --runs and --timeout must be positive", 2)
+    for what, path in (("collector", args.collector), ("agent", args.agent)):
+        if not os.access(path, os.X_OK):
+            die(f"{what} binary not found or not executable: {path} (run `make` first)", 2)
+    os.environ["WEBSEED_COLLECTOR"] = os.path.abspath(args.collector)
+    os.environ["WEBSEED_AGENT"] = os.path.abspath(args.agent)
+
+    work = tempfile.mkdtemp(prefix="collector-bench-")
+    os.chmod(work, 0o755)
+    cleanup = []
+    try:
+        tdir, template = R.template(os.path.join(work, "template"))
+        ca = tls.TestCA(os.path.join(work, "ca"))
+        cert, key = ca.issue("collector", ["127.0.0.1"])
+        client_tls = ssl.create_default_context(cafile=str(ca.cert))
+
+        col_http = Collector(os.path.join(work, "http"), tdir, spot_check=False)
+        col_https = Collector(os.path.join(work, "https"), tdir, spot_check=False,
+                              tls=(cert, key))
+        for c in (col_http, col_https):
+            c.start()
+            cleanup.append(c.stop)
+        base_http, base_https = Baseline(), Baseline(cert, key)
+        cleanup += [base_http.close, base_https.close]
+
+        reg = {}
+        tokens = {}
+        for label, col in (("http", col_http), ("https", col_https)):
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(REGISTER_THREADS) as pool:
+                tokens[label] = list(pool.map(lambda i, c=col: c.add_mirror(name(i), url(i)),
+                                              range(args.mirrors)))
+            reg[label] = time.perf_counter() - t0
+
+        targets = [Target("baseline http", base_http.port, None),
+                   Target("collector http", col_http.port, None, col_http),
+                   Target("baseline https", base_https.port, client_tls),
+                   Target("collector https", col_https.port, client_tls, col_https)]
+        failures = []
+        for rnd in range(args.runs):
+            k = rnd % len(targets)
+            for t in targets[k:] + targets[:k]:
+                scheme = "https" if t.ctx else "http"
+                jobs = jobs_for(template, tokens[scheme], args.reports, rnd)
+                run_round(t, jobs, args.clients, args.timeout, failures)
+                if failures:
+                    die(f"{len(failures)} failed requests, first: {failures[0]}")
+        sent = args.runs * args.mirrors * args.reports
+        for label, col, ctx in (("http", col_http, None), ("https", col_https, ca.cert)):
+            n = stored(col, ctx)
+            if n != sent:
+                die(f"collector {label}: reports_stored is {n}, expected {sent}")
+
+        print()
+        for k, v in machine_info(work):
+            print(f"{k + ':':<12}{v}")
+        print(f"{'load:':<12}{args.mirrors} mirrors x {args.reports} reports per round, "
+              f"{args.clients} client threads, one connection per request, "
+              f"report {len(R.body(template))} bytes")
+        print(f"{'runs:':<12}{args.runs} rounds (interleaved, order rotated); seconds = median "
+              f"round; latency over all {args.runs} rounds")
+        print(f"{'baseline:':<12}Python ThreadingHTTPServer in a child process: reads the body, "
+              f"answers 202, stores nothing")
+        print()
+        hdr = (f"| {'target':<16} | {'requests':>8} | {'seconds':>8} | {'reports/s':>9} "
+               f"| {'p50 ms':>7} | {'p99 ms':>7} | {'vs baseline':>11} |")
+        print(hdr)
+        print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+        rate = {}
+        for t in targets:
+            sec = statistics.median(t.rounds)
+            rate[t.name] = t.requests / sec
+            lat = sorted(t.latencies)
+            p50 = lat[len(lat) // 2] * 1000
+            p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000
+            base = rate.get(t.name.replace("collector", "baseline"))
+            ratio = f"{rate[t.name] / base:.2f}x" if t.collector and base else "-"
+            print(f"| {t.name:<16} | {t.requests:>8} | {sec:>8.3f} | {rate[t.name]:>9.0f} "
+                  f"| {p50:>7.1f} | {p99:>7.1f} | {ratio:>11} |")
+        print()
+        for label in ("http", "https"):
+            print(f"mirror add ({REGISTER_THREADS} processes at a time), {label} collector: "
+                  f"{args.mirrors} in {reg[label]:.2f} s ({args.mirrors / reg[label]:.0f}/s)")
+        print("vs baseline = collector reports/s / baseline reports/s, same scheme")
+        return 0
+    finally:
+        for fn in reversed(cleanup):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001  best effort at exit
+                pass
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

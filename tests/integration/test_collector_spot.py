@@ -1,0 +1,203 @@
+"""webseed-collector's spot checks against real mirrors: an upstream tree (fixtures/mirror.py),
+its torrents made by mktorrent (32 KiB pieces), two real rsync copies served by nginx on
+127.0.0.1, each mirror's report made by the real agent (`run --dry-run`) and POSTed as the
+agent would. Then one mirror's payload is corrupted behind its report's back.
+
+Cases: one `spot-check` round (CLI) lists the good mirror and marks the corrupt one
+spot-failed with the probe's reason, and keeps it out of the web-seed list; the network guard
+(every mirror failing at once: the round is discarded, nothing recorded) and its limit (one
+dead mirror beside a good one is recorded as failed); `serve` with `round_every: 1s` lists a
+good mirror by itself."""
+
+import os
+import sqlite3
+import time
+import unittest
+
+import harness
+from fixtures import fake_reports as R
+from fixtures import mirror, webservers
+from fixtures.collector import Collector
+
+SYMLINKS = mirror.SYMLINKS_DIR
+PAYLOAD = 160 * 1024          # 5 pieces of 32 KiB per payload file
+CORRUPT = "releases/x86/2007.0/installcd/install-x86-minimal-2007.0.iso"  # a single-file torrent
+CORRUPT_TORRENT = "install-x86-minimal-2007.0.iso"
+SERVE_DEADLINE = 20.0         # seconds for `serve` to list a mirror by itself
+
+
+def spot_config(**keys):
+    """extra_config continuing the fixture's own `spot_check:` block (it ends the file with
+    `spot_check:\\n  enabled: ...`; a second top-level `spot_check:` would be a duplicate key)."""
+    return "".join(f"  {k}: {v}\n" for k, v in keys.items())
+
+
+def corrupt(path, step=4096):
+    """Flips one byte in every `step` bytes of the file (same size, same mtime): every piece
+    that touches it is wrong."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        data = bytearray(f.read())
+        for i in range(0, len(data), step):
+            data[i] ^= 0xFF
+        f.seek(0)
+        f.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+class CollectorSpotTest(harness.TreeTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = harness.make_tmpdir()
+        upstream = cls.shared / "upstream"
+        mirror.build(upstream, mirror.default_layout(PAYLOAD))
+        cls.tdir = cls.shared / "torrents"
+        cls.names = R.make_torrents(upstream, cls.tdir, piece_log2=15)
+        cls.upstream = upstream
+
+    @classmethod
+    def tearDownClass(cls):
+        harness.remove_tree(cls.shared)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def copy(self, name):
+        root = self.tmp / name
+        harness.run_rsync(harness.contents(self.upstream), root, "-a")
+        return root
+
+    def collector(self, **spot):
+        spot.setdefault("round_every", "1h")     # no background round during the test
+        col = Collector(self.tmp, self.tdir, spot_check=True, extra_config=spot_config(**spot))
+        col.start()
+        self.addCleanup(col.stop)
+        return col
+
+    def report(self, col, name, root, base_url):
+        """Registers mirror `name` at `base_url`, has the real agent judge `root` served
+        there, POSTs its report; returns the report."""
+        token = col.add_mirror(name, base_url)
+        report = R.dry_run_report(self.tmp, root, self.tdir, base_url, name=name)
+        self.assertTrue(report["ready"], f"{name}: the agent's report must say ready")
+        status, answer = col.post_report(report, token)
+        self.assertEqual((status, answer.get("status")), (202, "accepted"), answer)
+        return report
+
+    def post_clone(self, col, report, name, base_url):
+        token = col.add_mirror(name, base_url)
+        status, answer = col.post_report(R.clone(report, name, base_url, ready=True), token)
+        self.assertEqual(status, 202, answer)
+
+    def states(self, col):
+        """{mirror: {torrent name: (state, reason)}} from /api/v1/mirrors."""
+        return {m["name"]: {t["name"]: (t["state"], t["reason"]) for t in m["torrents"].values()}
+                for m in col.json("/api/v1/mirrors")["mirrors"]}
+
+    def webseeds(self, col, info_hash):
+        return col.json(f"/api/v1/torrents/{info_hash}/webseeds")
+
+    @staticmethod
+    def hashes(report):
+        return {t["name"]: t["info_hash_v1"] for t in report["torrents"]}
+
+    def spot_rows(self, col):
+        db = sqlite3.connect(f"file:{col.dir / 'collector.sqlite'}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT mirror, info_hash, ok FROM spot_checks").fetchall()
+        finally:
+            db.close()
+
+    # --- cases -------------------------------------------------------------------------------
+
+    def test_round_lists_the_good_mirror_and_fails_the_corrupt_one(self):
+        good, bad = self.copy("good"), self.copy("bad")
+        with webservers.Nginx(good) as web_good, webservers.Nginx(bad) as web_bad:
+            col = self.collector(pieces=64)
+            report = self.report(col, "good", good, web_good.base_url)
+            self.report(col, "bad", bad, web_bad.base_url)
+            before = self.states(col)
+            for m in ("good", "bad"):
+                self.assertEqual({s for s, _ in before[m].values()}, {"pending"}, before[m])
+            corrupt(bad / CORRUPT)         # after its report: the report still says ready
+
+            round_ = col.cli("spot-check")
+            out = round_.stdout + round_.stderr
+            self.assertEqual(round_.returncode, 1, f"failed checks exit 1\n{out}")
+            self.assertIn(f"{len(self.names) * 2} checked, 1 failed", round_.stdout, out)
+            self.assertNotIn("round discarded", round_.stdout, out)
+            self.assertRegex(round_.stdout, r"spot check failed: mirror bad, torrent "
+                             + self.hashes(report)[CORRUPT_TORRENT] + r": http-content-mismatch",
+                             out)
+
+            states = self.states(col)
+            self.assertEqual({n: s for n, (s, _) in states["good"].items()},
+                             {n: "listed" for n in self.names}, states["good"])
+            state, reason = states["bad"][CORRUPT_TORRENT]
+            self.assertEqual(state, "spot-failed", reason)
+            self.assertIn("http-content-mismatch", reason)
+            self.assertIn(f"{SYMLINKS}/{CORRUPT_TORRENT}", reason, "the reason names the URL")
+            # pieces: 64 took effect: every one of the 5 pieces was fetched (the default is 2)
+            self.assertIn("pieces 0, 1, 2, 3, 4 verified", states["good"][CORRUPT_TORRENT][1])
+            for n in self.names:
+                if n != CORRUPT_TORRENT:
+                    self.assertEqual(states["bad"][n][0], "listed", states["bad"][n])
+
+            hashes = self.hashes(report)
+            seeds = self.webseeds(col, hashes[CORRUPT_TORRENT])
+            self.assertEqual(seeds["mirrors"], ["good"], seeds)
+            self.assertEqual(seeds["webseeds"], [web_good.base_url + SYMLINKS + "/"], seeds)
+            other = next(n for n in self.names if n != CORRUPT_TORRENT)
+            self.assertEqual(sorted(self.webseeds(col, hashes[other])["mirrors"]), ["bad", "good"])
+
+    def test_every_mirror_failing_at_once_discards_the_round(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector()
+            report = self.report(col, "template", good, web.base_url)
+            col.cli("mirror", "disable", "template", check=True)
+        for name in ("dead-1", "dead-2"):
+            self.post_clone(col, report, name, f"http://127.0.0.1:{webservers.free_port()}/")
+        round_ = col.cli("spot-check")
+        out = round_.stdout + round_.stderr
+        self.assertIn("round discarded", round_.stdout, out)
+        self.assertIn("suspecting the collector's own network", round_.stdout, out)
+        states = self.states(col)
+        for name in ("dead-1", "dead-2"):
+            self.assertEqual({s for s, _ in states[name].values()}, {"pending"}, states[name])
+        self.assertEqual(self.spot_rows(col), [], "a discarded round records nothing")
+
+    def test_one_dead_mirror_beside_a_good_one_is_recorded(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector()
+            report = self.report(col, "good", good, web.base_url)
+            self.post_clone(col, report, "dead", f"http://127.0.0.1:{webservers.free_port()}/")
+            round_ = col.cli("spot-check")
+        out = round_.stdout + round_.stderr
+        self.assertNotIn("round discarded", round_.stdout, out)
+        states = self.states(col)
+        self.assertEqual({s for s, _ in states["good"].values()}, {"listed"}, states["good"])
+        self.assertEqual({s for s, _ in states["dead"].values()}, {"spot-failed"}, states["dead"])
+
+    def test_serve_lists_a_good_mirror_by_itself(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector(round_every="1s")
+            report = self.report(col, "good", good, web.base_url)
+            hashes = self.hashes(report)
+            deadline = time.monotonic() + SERVE_DEADLINE
+            listed = {}
+            while time.monotonic() < deadline:
+                listed = {n: self.webseeds(col, h)["mirrors"] for n, h in hashes.items()}
+                if all(m == ["good"] for m in listed.values()):
+                    break
+                time.sleep(0.25)
+            self.assertEqual(listed, {n: ["good"] for n in hashes},
+                             f"not listed within {SERVE_DEADLINE}s\n{col.log_text()}")
+            checked = [r for r in web.access_log()
+                       if "spot check" in (r.get("user_agent") or "")]
+        self.assertTrue(checked, "the collector's own requests reached the mirror")
+
+
+if __name__ == "__main__":
+    unittest.main()
