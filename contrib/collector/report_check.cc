@@ -99,12 +99,19 @@ check_report(std::string_view body, const MirrorRow& mirror, std::string_view id
   } catch (const nlohmann::json::parse_error& e) {
     return std::unexpected("not JSON: byte " + std::to_string(e.byte) + ": " +
                            std::string(e.what()).substr(0, 200));
+  } catch (const nlohmann::json::exception& e) { // e.g. a number too large for a double
+    return std::unexpected("not JSON: " + std::string(e.what()).substr(0, 200));
   }
   valijson::Validator validator;
   valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter adapter(doc);
-  if (!validator.validate(schema(), adapter, &results)) {
-    return std::unexpected("not a valid report (docs/report.schema.json): " + first_error(results));
+  try {
+    valijson::adapters::NlohmannJsonAdapter adapter(doc);
+    if (!validator.validate(schema(), adapter, &results)) {
+      return std::unexpected("not a valid report (docs/report.schema.json): " +
+                             first_error(results));
+    }
+  } catch (const std::exception& e) {
+    return std::unexpected("not a valid report: " + std::string(e.what()).substr(0, 200));
   }
   IngestedReport r;
   r.report_id = text_of(doc, "report_id");
