@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <optional>
 #include <stdexcept>
 #include <sys/resource.h>
@@ -234,15 +235,17 @@ struct HttpServer::Impl {
   void accept()
   {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted) {
+      // errno values, not `ec == net::error::...`: that comparison makes a virtual call on
+      // Boost 1.74's constexpr system category, which UBSan's vptr check rejects.
+      const int err = ec ? ec.value() : 0;
+      if (err == ECANCELED) {
         return;
       }
-      if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-          ec == net::error::no_memory) {
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         // Out of descriptors: accepting again at once would spin. Wait for sessions to end.
         backoff.expires_after(std::chrono::milliseconds(100));
         backoff.async_wait([this](beast::error_code e) {
-          if (e != net::error::operation_aborted) {
+          if (!e || e.value() != ECANCELED) {
             accept();
           }
         });

@@ -240,6 +240,9 @@ class CollectorLoadTest(harness.TreeTestCase):
         self.assertEqual(errors, [])
         self.assertGreaterEqual(len(acked), target)
 
+    @unittest.skipIf("ASAN_OPTIONS" in os.environ,
+                     "out of descriptors, the sanitizer runtime cannot read /proc/self/maps and "
+                     "reports a false UBSan vptr error in Boost.System; run in the normal pass")
     def test_descriptor_exhaustion_does_not_spin(self):
         """More idle connections than the collector has file descriptors: accept() fails with
         EMFILE. The server must back off (and recover once connections close), not retry
