@@ -232,12 +232,14 @@ int run_cli(int argc, char** argv)
     check_options.json = check_options.json || check_format == "json";
     check_options.nagios = check_format == "nagios";
     if (check_options.nagios) {
+      // A configuration that cannot load is UNKNOWN too (run_check handles the rest).
+      Settings settings;
       try {
-        const Settings settings = load_settings(overrides);
-        return to_int(run_check(settings, check_options, std::cout));
+        settings = load_settings(overrides);
       } catch (const std::exception& e) {
         return print_nagios_unknown(std::cout, e.what());
       }
+      return to_int(run_check(settings, check_options, std::cout));
     }
     const Settings settings = load_settings(overrides);
     return to_int(run_check(settings, check_options, std::cout));

@@ -288,11 +288,8 @@ private:
   bool boolean(const YAML::Node& node, const std::string& key) const
   {
     const std::string value = string_value(node, key);
-    if (value == "true" || value == "yes") {
-      return true;
-    }
-    if (value == "false" || value == "no") {
-      return false;
+    if (auto b = parse_boolean(value)) {
+      return *b;
     }
     throw ConfigError{where(node.Mark()) + "'" + key + "' must be true or false, not '" + value +
                       "'"};
@@ -382,25 +379,12 @@ private:
   std::int64_t duration(const YAML::Node& node, const std::string& key) const
   {
     const std::string value = string_value(node, key);
-    std::int64_t n = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    const std::string_view unit(end, static_cast<std::size_t>(value.data() + value.size() - end));
-    std::int64_t scale = 0;
-    if (unit.empty() || unit == "s") {
-      scale = 1;
-    } else if (unit == "m") {
-      scale = 60;
-    } else if (unit == "h") {
-      scale = 3600;
-    } else if (unit == "d") {
-      scale = 86400;
+    if (auto seconds = parse_duration(value)) {
+      return *seconds;
     }
-    if (ec != std::errc() || n <= 0 || scale == 0 || n > INT64_MAX / scale) {
-      throw ConfigError{where(node.Mark()) + "'" + key +
-                        "' must be a positive duration like 3600, 90s, 30m, 12h or 7d, not '" +
-                        value + "'"};
-    }
-    return n * scale;
+    throw ConfigError{where(node.Mark()) + "'" + key +
+                      "' must be a positive duration like 3600, 90s, 30m, 12h or 7d, not '" +
+                      value + "'"};
   }
 
   void parse_mirror(const YAML::Node& node, MirrorConfig& mirror)
@@ -443,6 +427,33 @@ private:
 };
 
 } // namespace
+
+std::optional<std::int64_t> parse_duration(std::string_view text)
+{
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  const std::int64_t scale = unit.empty() || unit == "s" ? 1
+                             : unit == "m"               ? 60
+                             : unit == "h"               ? 3600
+                             : unit == "d"               ? 86400
+                                                         : 0;
+  if (ec != std::errc() || n <= 0 || scale == 0 || n > INT64_MAX / scale) {
+    return std::nullopt;
+  }
+  return n * scale;
+}
+
+std::optional<bool> parse_boolean(std::string_view text)
+{
+  if (text == "true" || text == "yes") {
+    return true;
+  }
+  if (text == "false" || text == "no") {
+    return false;
+  }
+  return std::nullopt;
+}
 
 std::expected<void, std::string> check_symlinks_dir(std::string_view value)
 {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,13 @@ std::expected<Config, std::string> parse_config(std::string_view text, const std
 // Reads and parses the file at `path` (at most 1 MiB, a regular file).
 // Error: one line naming the file (and line:column for content errors).
 std::expected<Config, std::string> load_config_file(const std::string& path);
+
+// A duration value: "3600", "90s", "30m", "12h" or "7d" -> seconds (positive, no overflow);
+// nullopt otherwise. Shared with the collector's config.
+std::optional<std::int64_t> parse_duration(std::string_view text);
+
+// "true"/"yes" or "false"/"no"; nullopt otherwise.
+std::optional<bool> parse_boolean(std::string_view text);
 
 // Checks a symlinks dir value: relative, not empty, no ".." component.
 // Returns an error text without location ("must be relative ...").

@@ -94,6 +94,18 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 } // namespace
 
+void apply_transfer_policy(CURL* easy, long timeout_ms, const std::string& ca_file)
+{
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 10'000L));
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!ca_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, ca_file.c_str());
+  }
+}
+
 void curl_global_setup()
 {
   static std::once_flag once;
@@ -117,18 +129,11 @@ Easy make_easy(const HttpRequest& request, Transfer& t, const FetchLimits& limit
   const long timeout_ms = static_cast<long>(limits.request_timeout.count());
   curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, limits.max_redirects);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout_ms, 10'000L));
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!limits.ca_file.empty()) {
-    curl_easy_setopt(e, CURLOPT_CAINFO, limits.ca_file.c_str());
-  }
+  apply_transfer_policy(e, timeout_ms, limits.ca_file);
   curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

@@ -8,6 +8,8 @@
 // the host name against the system CA store (or `ca_file`); nothing turns that off.
 #pragma once
 
+#include <curl/curl.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -47,6 +49,11 @@ struct FetchLimits {
   std::string ca_file;    // "" = the system CA store
   std::string user_agent; // "" = webseed-agent/VERSION
 };
+
+// The one policy of every libcurl transfer the agent makes (probe and reports): no signals,
+// the whole transfer within `timeout_ms` (connecting within 10 s of it), TLS peer and host
+// verification on against the system CA store or `ca_file`. Nothing turns verification off.
+void apply_transfer_policy(CURL* easy, long timeout_ms, const std::string& ca_file);
 
 // libcurl's process-wide set-up, once (thread-safe). Throws std::runtime_error on failure.
 void curl_global_setup();

@@ -140,19 +140,12 @@ long post_once(const Endpoint& ep, const std::string& body, const std::string& r
   curl_easy_setopt(c, CURLOPT_URL, ep.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, ep.allow_http ? "https,http" : "https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(ms, 10'000L));
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!ep.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, ep.ca_file.c_str());
-  }
+  apply_transfer_policy(c, ms, ep.ca_file);
   if (!ep.client_cert.empty()) {
     curl_easy_setopt(c, CURLOPT_SSLCERT, ep.client_cert.c_str());
     curl_easy_setopt(c, CURLOPT_SSLKEY, ep.client_key.c_str());

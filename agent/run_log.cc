@@ -37,12 +37,10 @@ void RunLog::say(LogLevel level, const std::string& message)
   case LogLevel::error:
     priority = LOG_ERR;
     prefix = "error: ";
-    ++m_problems;
     break;
   case LogLevel::warning:
     priority = LOG_WARNING;
     prefix = "warning: ";
-    ++m_problems;
     break;
   case LogLevel::notice: priority = LOG_NOTICE; break;
   case LogLevel::info: priority = LOG_INFO; break;

@@ -23,11 +23,9 @@ public:
 
   // info goes to syslog only; the other levels to syslog and (see above) stderr.
   void say(LogLevel level, const std::string& message);
-  int problems() const { return m_problems; } // errors and warnings said so far
 
 private:
   bool m_stderr;
-  int m_problems = 0;
 };
 
 } // namespace agent

@@ -1,5 +1,7 @@
 #include "state_cache.h"
 
+#include "util/sqlite.h"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,29 +32,8 @@ CREATE TABLE IF NOT EXISTS verified_file (
 PRAGMA user_version = 1;
 )";
 
-// RAII for a prepared statement.
-class Statement {
-public:
-  Statement(sqlite3* db, const char* sql)
-  {
-    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK) {
-      m_stmt = nullptr;
-    }
-  }
-  ~Statement() { sqlite3_finalize(m_stmt); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return m_stmt; }
-  explicit operator bool() const { return m_stmt != nullptr; }
-
-private:
-  sqlite3_stmt* m_stmt = nullptr;
-};
-
-bool exec(sqlite3* db, const char* sql)
-{
-  return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
+using util::sql_exec;
+using util::SqlStatement;
 
 // Opens and checks the database; nullptr (and why) when it is not usable.
 sqlite3* try_open(const std::string& path, std::string& why)
@@ -68,20 +49,20 @@ sqlite3* try_open(const std::string& path, std::string& why)
   sqlite3_busy_timeout(db, 2000);
   int version = -1;
   {
-    Statement q(db, "PRAGMA user_version");
+    SqlStatement q(db, "PRAGMA user_version");
     if (q && sqlite3_step(q.get()) == SQLITE_ROW) {
       version = sqlite3_column_int(q.get(), 0);
     }
   }
   bool healthy = false;
   {
-    Statement check(db, "PRAGMA quick_check");
+    SqlStatement check(db, "PRAGMA quick_check");
     healthy =
         check && sqlite3_step(check.get()) == SQLITE_ROW &&
         std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0)), "ok") == 0;
   } // finalized: an open statement would keep a read transaction open
   if (!healthy || (version != 0 && version != k_schema_version) ||
-      !exec(db, "PRAGMA journal_mode=WAL") || !exec(db, k_schema)) {
+      !sql_exec(db, "PRAGMA journal_mode=WAL") || !sql_exec(db, k_schema)) {
     why = healthy ? (version != 0 && version != k_schema_version
                          ? "unknown schema version " + std::to_string(version)
                          : sqlite3_errmsg(db))
@@ -175,8 +156,8 @@ std::vector<bool> StateCache::fresh_files(const std::string& info_hash, const Id
   if (!m_db || files.empty()) {
     return fresh;
   }
-  Statement q(m_db, "SELECT file_index, dev, ino, size, mtime_ns, ctime_ns, verified_at "
-                    "FROM verified_file WHERE info_hash = ?1");
+  SqlStatement q(m_db, "SELECT file_index, dev, ino, size, mtime_ns, ctime_ns, verified_at "
+                       "FROM verified_file WHERE info_hash = ?1");
   if (!q) {
     return fresh;
   }
@@ -212,12 +193,12 @@ void StateCache::update(const std::string& info_hash, const Identities& verified
   if (!m_db) {
     return;
   }
-  exec(m_db, "BEGIN IMMEDIATE");
+  sql_exec(m_db, "BEGIN IMMEDIATE");
   bool ok = true;
   {
     // Forget what is neither kept nor re-verified (re-verified rows are replaced below).
-    Statement rows(m_db, "SELECT file_index FROM verified_file WHERE info_hash = ?1");
-    Statement del(m_db, "DELETE FROM verified_file WHERE info_hash = ?1 AND file_index = ?2");
+    SqlStatement rows(m_db, "SELECT file_index FROM verified_file WHERE info_hash = ?1");
+    SqlStatement del(m_db, "DELETE FROM verified_file WHERE info_hash = ?1 AND file_index = ?2");
     ok = rows && del;
     std::vector<sqlite3_int64> drop;
     if (ok) {
@@ -238,8 +219,8 @@ void StateCache::update(const std::string& info_hash, const Identities& verified
       ok = ok && sqlite3_step(del.get()) == SQLITE_DONE;
     }
   }
-  Statement ins(m_db,
-                "INSERT OR REPLACE INTO verified_file VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  SqlStatement ins(m_db,
+                   "INSERT OR REPLACE INTO verified_file VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   ok = ok && static_cast<bool>(ins);
   for (const auto& [index, id] : verified) {
     if (!ok) {
@@ -256,7 +237,7 @@ void StateCache::update(const std::string& info_hash, const Identities& verified
     sqlite3_bind_int64(ins.get(), 8, now);
     ok = sqlite3_step(ins.get()) == SQLITE_DONE;
   }
-  exec(m_db, ok ? "COMMIT" : "ROLLBACK");
+  sql_exec(m_db, ok ? "COMMIT" : "ROLLBACK");
 }
 
 } // namespace agent

@@ -11,28 +11,24 @@
 
 namespace util {
 
-std::expected<std::string, std::string> read_small_file(const std::string& path,
-                                                        std::size_t max_size)
+std::expected<std::string, std::string> read_small_fd(int fd, std::size_t max_size)
 {
-  const auto fail = [&](const std::string& why) { return std::unexpected(path + ": " + why); };
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (!fd) {
-    return fail(std::strerror(errno));
-  }
+  const auto fail = [](const std::string& why) { return std::unexpected(why); };
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
+  if (::fstat(fd, &st) != 0) {
     return fail(std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) {
     return fail("not a regular file");
   }
+  const std::string too_large = "larger than " + std::to_string(max_size) + " bytes";
   if (static_cast<std::size_t>(st.st_size) > max_size) {
-    return fail("larger than " + std::to_string(max_size) + " bytes");
+    return fail(too_large);
   }
   std::string data;
   char buf[65536];
   while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -43,9 +39,21 @@ std::expected<std::string, std::string> read_small_file(const std::string& path,
       break;
     }
     if (data.size() + static_cast<std::size_t>(n) > max_size) {
-      return fail("larger than " + std::to_string(max_size) + " bytes");
+      return fail(too_large); // grew while being read
     }
     data.append(buf, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+std::expected<std::string, std::string> read_small_file(const std::string& path,
+                                                        std::size_t max_size)
+{
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  auto data =
+      fd ? read_small_fd(fd.get(), max_size) : std::unexpected(std::string(std::strerror(errno)));
+  if (!data) {
+    return std::unexpected(path + ": " + data.error());
   }
   return data;
 }

@@ -32,17 +32,20 @@ std::expected<Catalog, std::string> Catalog::load(const std::string& dir,
             [](const CatalogEntry& a, const CatalogEntry& b) {
               return a.torrent->name < b.torrent->name;
             });
+  for (std::size_t i = 0; i < c.m_entries.size(); ++i) {
+    for (const std::string* hash : {&c.m_entries[i].v1, &c.m_entries[i].v2}) {
+      if (!hash->empty()) {
+        c.m_index.emplace(*hash, i);
+      }
+    }
+  }
   return c;
 }
 
 const CatalogEntry* Catalog::find(const std::string& info_hash) const
 {
-  for (const CatalogEntry& e : m_entries) {
-    if (!info_hash.empty() && (e.v1 == info_hash || e.v2 == info_hash)) {
-      return &e;
-    }
-  }
-  return nullptr;
+  const auto it = m_index.find(info_hash);
+  return it == m_index.end() ? nullptr : &m_entries[it->second];
 }
 
 } // namespace collector

@@ -8,6 +8,7 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace collector {
@@ -33,6 +34,7 @@ public:
 
 private:
   std::vector<CatalogEntry> m_entries;
+  std::unordered_map<std::string, std::size_t> m_index; // v1 and v2 hex -> entry
 };
 
 } // namespace collector

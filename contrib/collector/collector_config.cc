@@ -1,5 +1,6 @@
 #include "collector_config.h"
 
+#include "config.h"
 #include "util/read_file.h"
 
 #include <yaml-cpp/yaml.h>
@@ -80,29 +81,18 @@ public:
   std::int64_t duration(const YAML::Node& n, const std::string& key) const
   {
     const std::string v = text(n, key);
-    std::int64_t x = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-    const std::string_view unit(end, static_cast<std::size_t>(v.data() + v.size() - end));
-    const std::int64_t scale = unit.empty() || unit == "s" ? 1
-                               : unit == "m"               ? 60
-                               : unit == "h"               ? 3600
-                               : unit == "d"               ? 86400
-                                                           : 0;
-    if (ec != std::errc() || x <= 0 || scale == 0 || x > INT64_MAX / scale) {
-      throw Error{where(n) + "'" + key +
-                  "' must be a positive duration like 3600, 90s, 30m, 12h or 7d, not '" + v + "'"};
+    if (auto seconds = agent::parse_duration(v)) {
+      return *seconds;
     }
-    return x * scale;
+    throw Error{where(n) + "'" + key +
+                "' must be a positive duration like 3600, 90s, 30m, 12h or 7d, not '" + v + "'"};
   }
 
   bool boolean(const YAML::Node& n, const std::string& key) const
   {
     const std::string v = text(n, key);
-    if (v == "true" || v == "yes") {
-      return true;
-    }
-    if (v == "false" || v == "no") {
-      return false;
+    if (auto b = agent::parse_boolean(v)) {
+      return *b;
     }
     throw Error{where(n) + "'" + key + "' must be true or false, not '" + v + "'"};
   }

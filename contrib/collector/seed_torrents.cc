@@ -4,10 +4,10 @@
 #include "util/atomic_file.h"
 #include "util/dir_list.h"
 #include "util/fd.h"
+#include "util/read_file.h"
 #include "util/text.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,36 +56,7 @@ std::expected<std::string, std::string> read_entry(int dirfd, const std::string&
     }
     return fail(std::strerror(errno));
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return fail(std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return fail("not a regular file");
-  }
-  const std::string too_large = "larger than " + std::to_string(max_size) + " bytes";
-  if (static_cast<std::uint64_t>(st.st_size) > max_size) {
-    return fail(too_large);
-  }
-  std::string data;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return fail(std::strerror(errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    if (data.size() + static_cast<std::uint64_t>(n) > max_size) {
-      return fail(too_large); // grew while being read
-    }
-    data.append(buf, static_cast<std::size_t>(n));
-  }
-  return data;
+  return util::read_small_fd(fd.get(), static_cast<std::size_t>(max_size));
 }
 
 bool is_torrent_name(const std::string& name)

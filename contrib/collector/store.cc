@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "util/sqlite.h"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -45,66 +47,19 @@ CREATE TABLE IF NOT EXISTS spot_checks(
   PRIMARY KEY(mirror, info_hash));
 )SQL";
 
-// A prepared statement that finalizes itself.
-class Stmt {
+// A prepared statement; a statement that does not prepare is a bug or a broken database:
+// std::runtime_error (ingest answers 503, the rest 500).
+class Stmt : public util::SqlStatement {
 public:
-  Stmt(sqlite3* db, const char* sql)
+  Stmt(sqlite3* db, const char* sql) : util::SqlStatement(db, sql)
   {
-    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK) {
+    if (!*this) {
       throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
     }
   }
-  ~Stmt() { sqlite3_finalize(m_stmt); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& bind(int i, const std::string& v)
-  {
-    sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, std::int64_t v)
-  {
-    sqlite3_bind_int64(m_stmt, i, v);
-    return *this;
-  }
-  Stmt& bind_null(int i)
-  {
-    sqlite3_bind_null(m_stmt, i);
-    return *this;
-  }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(m_stmt); }
-  std::string text(int col) const
-  {
-    const auto* p = sqlite3_column_text(m_stmt, col);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
-             : std::string();
-  }
-  std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
-  std::optional<std::int64_t> optional_integer(int col) const
-  {
-    if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) {
-      return std::nullopt;
-    }
-    return integer(col);
-  }
-
-private:
-  sqlite3_stmt* m_stmt = nullptr;
 };
 
-bool exec(sqlite3* db, const char* sql, std::string* error = nullptr)
-{
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-  if (rc != SQLITE_OK && error) {
-    *error = message ? message : sqlite3_errstr(rc);
-  }
-  sqlite3_free(message);
-  return rc == SQLITE_OK;
-}
+using util::sql_exec;
 
 constexpr const char* k_mirror_columns =
     "name, base_url, disabled, created_at, last_report_at, judged_at, last_report_id, opted_in, "
@@ -130,20 +85,20 @@ class Transaction {
 public:
   explicit Transaction(sqlite3* db) : m_db(db)
   {
-    if (!exec(db, "BEGIN IMMEDIATE")) {
+    if (!sql_exec(db, "BEGIN IMMEDIATE")) {
       throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
     }
   }
   ~Transaction()
   {
     if (!m_done) {
-      exec(m_db, "ROLLBACK");
+      sql_exec(m_db, "ROLLBACK");
     }
   }
   void commit()
   {
     std::string error;
-    if (!exec(m_db, "COMMIT", &error)) {
+    if (!sql_exec(m_db, "COMMIT", &error)) {
       throw std::runtime_error("sqlite: commit: " + error);
     }
     m_done = true;
@@ -168,8 +123,8 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string
   }
   sqlite3_busy_timeout(db, 10'000);
   std::string error;
-  if (!exec(db, "PRAGMA journal_mode=WAL", &error) ||
-      !exec(db, "PRAGMA synchronous=FULL", &error) || !exec(db, k_schema, &error)) {
+  if (!sql_exec(db, "PRAGMA journal_mode=WAL", &error) ||
+      !sql_exec(db, "PRAGMA synchronous=FULL", &error) || !sql_exec(db, k_schema, &error)) {
     sqlite3_close(db);
     return std::unexpected(path + ": " + error);
   }
@@ -278,7 +233,9 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
     if (report.judged || !listed) {
       Stmt del(m_db, "DELETE FROM claims WHERE mirror = ?");
       del.bind(1, mirror);
-      del.step();
+      if (del.step() != SQLITE_DONE) {
+        return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+      }
     }
     if (report.judged && listed) {
       for (const TorrentClaim& t : report.torrents) {
