@@ -14,6 +14,7 @@ import os
 import re
 import select
 import socket
+import subprocess
 import time
 import unittest
 import uuid
@@ -22,7 +23,7 @@ from pathlib import Path
 import harness
 from fixtures import mirror, tls, webservers
 from fixtures import torrents as T
-from fixtures.collector import Collector
+from fixtures.collector import Collector, collector_path
 
 MODULE_TIMEOUT = 90
 SYMLINKS = mirror.SYMLINKS_DIR
@@ -202,6 +203,51 @@ class CollectorTestCase(harness.TreeTestCase):
         status, _, _ = col.get("/metrics", ca=ca)
         self.assertEqual(status, 200)
 
+
+
+class StartupErrorTest(CollectorTestCase):
+    """What an operator gets wrong when setting the collector up: one clear line, exit 2, or
+    a warning and the rest served."""
+
+    def test_bad_config_missing_certificate_and_unusable_database(self):
+        bad = self.tmp / "bad.yaml"
+        bad.write_text(f"torrents: {SHARED.cdir}\nstale_after: soon\n")
+        def collector(*args):
+            return subprocess.run([str(collector_path()), *map(str, args)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  timeout=30)
+
+        r = collector("--config", bad, "mirror", "list")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"{bad}:2:14: 'stale_after' must be a positive duration", r.stderr)
+        nocert = self.tmp / "nocert.yaml"
+        nocert.write_text(f"torrents: {SHARED.cdir}\ndatabase: {self.tmp / 'db.sqlite'}\n"
+                          f"listen: 127.0.0.1:0\ntls:\n  cert: {self.tmp / 'missing.pem'}\n"
+                          f"  key: {SHARED.key}\n")
+        r = collector("--config", nocert, "serve")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"{self.tmp / 'missing.pem'}: cannot load the certificate", r.stderr)
+        blocked = self.tmp / "blocked"
+        blocked.write_text("a file where the database directory should be")
+        nodb = self.tmp / "nodb.yaml"
+        nodb.write_text(f"torrents: {SHARED.cdir}\ndatabase: {blocked / 'db.sqlite'}\n")
+        r = collector("--config", nodb, "mirror", "list")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(f"database {blocked}: not a directory", r.stderr)
+
+    def test_truncated_torrent_in_the_catalog_is_skipped_with_a_warning(self):
+        catalog = self.tmp / "catalog"
+        catalog.mkdir()
+        name = SHARED.names[0]
+        whole = (SHARED.tdir / f"{name}.torrent").read_bytes()
+        (catalog / f"{name}.torrent").write_bytes(whole)
+        (catalog / "truncated.torrent").write_bytes(whole[: len(whole) // 2])
+        with Collector(self.tmp, catalog, spot_check=False) as col:
+            metrics = col.get("/metrics")[2].decode()
+            self.assertIn("webseed_collector_torrents 1\n", metrics)
+            self.assertRegex(col.log_text(), r"warning: skipped .*truncated\.torrent")
+            status, _, _ = col.get(f"/api/v1/torrents/{SHARED.hashes[name]}/webseeds")
+            self.assertEqual(status, 200)
 
 # --- 1. the API's answers ------------------------------------------------------------------------
 

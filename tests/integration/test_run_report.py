@@ -276,6 +276,33 @@ class RunReportTest(harness.TreeTestCase):
             self.assertEqual(rx.received(), [])
         self.assertFalse((self.state / "status.json").exists())
 
+    def test_unusable_report_settings_stop_the_run_with_one_line(self):
+        """A missing CA file, a client certificate that is not there, a spool directory that
+        cannot be made: exit 2 naming the key and the file, nothing sent, nothing spooled."""
+        with self.receiver() as rx:
+            cases = [
+                ("  ca_file: {missing}\n", "report.ca_file: cannot read {missing}"),
+                ("  client_cert: {missing}\n  client_key: {missing}\n",
+                 "report.client_cert: cannot read {missing}"),
+            ]
+            missing = self.tmp / "missing.pem"
+            for extra, message in cases:
+                config = self.config(rx.endpoint, extra=extra.format(missing=missing))
+                if "ca_file" in extra:  # replace the good ca_file line, keep the rest
+                    text = config.read_text().replace(f"  ca_file: {self.ca.cert}\n", "")
+                    config.write_text(text)
+                result = self.run_agent(config, "run")
+                self.assertExit(result, 2)
+                self.assertIn(message.format(missing=missing), result.err)
+            blocked = self.tmp / "blocked"
+            blocked.write_text("a file where the spool directory should be")
+            config = self.config(rx.endpoint, extra=f"  spool_dir: {blocked / 'spool'}\n")
+            result = self.run_agent(config, "run")
+            self.assertExit(result, 2)
+            self.assertIn(f"report spool {blocked}: not a directory", result.err)
+            self.assertEqual(rx.received(), [])
+        self.assertEqual(self.spool(), [])
+
     def test_plain_http_endpoint_needs_explicit_opt_in(self):
         with self.receiver(tls=False, cert=None, key=None) as rx:
             result = self.run_agent(self.config(rx.endpoint), "run")
