@@ -33,6 +33,11 @@ std::string_view code_name(Code code)
   case Code::http_timeout: return "http-timeout";
   case Code::probe_skipped: return "probe-skipped";
   case Code::verify_skipped: return "verify-skipped";
+  case Code::torrent_noncanonical: return "torrent-noncanonical";
+  case Code::torrent_format_unsupported: return "torrent-format-unsupported";
+  case Code::http_throttled: return "http-throttled";
+  case Code::pad_files_not_served: return "pad-files-not-served";
+  case Code::torrents_missing: return "torrents-missing";
   }
   return "unknown";
 }
@@ -43,7 +48,11 @@ Severity severity_of(Code code)
   case Code::not_symlink:
   case Code::unexpected_file:
   case Code::http_redirect: // an error when it leads to another file (Finding::severity_override)
-  case Code::probe_skipped: return Severity::warning;
+  case Code::probe_skipped:
+  case Code::torrent_noncanonical:
+  case Code::torrent_format_unsupported:
+  case Code::http_throttled:
+  case Code::pad_files_not_served: return Severity::warning;
   default: return Severity::error;
   }
 }

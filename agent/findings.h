@@ -41,6 +41,13 @@ enum class Code {
   http_timeout,          // error: no complete answer within the time limit
   probe_skipped,         // warning: not probed (local errors, sampling or the run's budget)
   verify_skipped,        // error: not verified: `run`'s time (run.timeout) ran out first
+  // What real clients make of a torrent and a mirror (client_families.h, issue 12).
+  torrent_noncanonical,       // warning: bencoding quirks that clients accept (byte offset)
+  torrent_format_unsupported, // warning: a client family cannot open this torrent's format
+  http_throttled,             // warning: 503/429 answered, served after backing off
+  pad_files_not_served,       // warning: NAME/.pad/N not served (aria2 requests them)
+  // The run itself (issue 13).
+  torrents_missing, // error: the torrents directory named by the config cannot be read
 };
 
 // The stable string of `code`, e.g. "escapes-root".
