@@ -126,10 +126,16 @@ Opened try_open(const std::string& path, Access access)
   return Opened{db, OpenFailure::unusable, "", 0};
 }
 
-// The database opened for reading only (a WAL database whose -shm cannot be made: immutable).
+// The database opened for reading only, creating nothing beside it: without a -wal file
+// the database file holds everything and is read as immutable (no -shm is made); with one,
+// read-only (SQLite then needs the -shm), immutable as the last resort.
 sqlite3* open_read_only(const std::string& path)
 {
-  for (const Access access : {Access::read_only, Access::immutable}) {
+  struct stat st {};
+  const bool wal = ::lstat((path + "-wal").c_str(), &st) == 0;
+  const std::vector<Access> order = wal ? std::vector{Access::read_only, Access::immutable}
+                                        : std::vector{Access::immutable};
+  for (const Access access : order) {
     if (Opened o = try_open(path, access); o.db) {
       return o.db;
     }
