@@ -82,7 +82,8 @@ struct RunContext {
   const Config& config() const { return settings.config; }
 };
 
-// status.json for a run that stopped with `error` (never older than this run).
+// status.json (and the metrics file) for a run that stopped with `error`: never a verdict
+// older than this run.
 void record_failed_run(const RunContext& run, const std::string& error)
 {
   RunStatus s;
@@ -96,6 +97,16 @@ void record_failed_run(const RunContext& run, const std::string& error)
   s.delivery.failures_total = run.previous.failures_total + run.failures;
   if (auto w = write_status(run.status_path, s); !w) {
     RunLog(false).say(LogLevel::error, "cannot write the status: " + w.error());
+  }
+  if (!run.config().metrics_file.empty()) {
+    RunMetrics m;
+    m.outcome = outcome_name(RunOutcome::failed);
+    m.finished_at = s.finished_at;
+    m.duration_seconds = s.duration_seconds;
+    m.report_failures_total = s.delivery.failures_total;
+    if (auto w = write_metrics_file(run.config().metrics_file, m); !w) {
+      RunLog(false).say(LogLevel::error, "metrics_file: " + w.error());
+    }
   }
 }
 

@@ -200,7 +200,8 @@ class MissingTreeTest(FaultsBase):
                          ["missing-file", "missing-tree", "torrents-missing"])
 
     def test_a_run_that_stops_says_so_in_status_json(self):
-        config = self.config(base_url=None)
+        metrics = self.tmp / "webseed.prom"
+        config = self.config(base_url=None, extra=f"metrics_file: {metrics}\n")
         first = self.run_agent(config, "run")
         self.assertExit(first, 0)
         self.assertEqual(self.status()["outcome"], "ready", str(first))
@@ -209,7 +210,8 @@ class MissingTreeTest(FaultsBase):
         # A torrents path outside the root stays a configuration error (exit 2), but the
         # status no longer says ready.
         outside = self.tmp / "no-such-torrents"
-        result = self.run_agent(self.config(base_url=None, torrents=outside), "run")
+        result = self.run_agent(self.config(base_url=None, torrents=outside,
+                                            extra=f"metrics_file: {metrics}\n"), "run")
         self.assertExit(result, 2)
         self.assertIn("no-such-torrents", result.err)
         status = self.status()
@@ -217,6 +219,8 @@ class MissingTreeTest(FaultsBase):
         self.assertIn("no-such-torrents: No such file or directory", status["error"])
         self.assertGreater(status["finished_at"], before)
         self.assertEqual(status["report"]["delivery"], "not-sent")
+        self.assertIn('webseed_agent_last_run_outcome{outcome="failed"} 1', metrics.read_text())
+        self.assertIn('webseed_agent_last_run_outcome{outcome="ready"} 0', metrics.read_text())
 
 
 class CacheFaultsTest(FaultsBase):
