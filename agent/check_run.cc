@@ -151,7 +151,8 @@ bool hashed_files_still_there(Resolver& resolver, const Settings& settings, cons
 
 bool CheckRun::all_ready() const
 {
-  return !has_error(findings) && std::all_of(torrents.begin(), torrents.end(),
+  return !has_error(findings) &&
+         std::all_of(torrents.begin(), torrents.end(),
                      [](const TorrentResult& r) { return r.report.ready(); });
 }
 
@@ -287,9 +288,10 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
   }
   progress.finish();
   if (const std::string problem = cache.write_problem(); !problem.empty()) {
-    run.warnings.push_back(state_dir + "/state.sqlite: cannot record what was verified: " +
-                           problem + "; it is hashed again next time: free space or fix the "
-                                     "permissions of " +
+    run.warnings.push_back(state_dir +
+                           "/state.sqlite: cannot record what was verified: " + problem +
+                           "; it is hashed again next time: free space or fix the "
+                           "permissions of " +
                            state_dir);
   }
 

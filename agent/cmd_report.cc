@@ -109,8 +109,7 @@ ExitCode run_withdraw(const Overrides& overrides, bool cancel, std::ostream& out
   header.generated_at = now;
   header.opted_in = false;
   const DeliveryResult d =
-      spool_and_send(*s.spool, s.setup.endpoint, header.report_id,
-                     withdraw_report(header).dump(),
+      spool_and_send(*s.spool, s.setup.endpoint, header.report_id, withdraw_report(header).dump(),
                      std::chrono::steady_clock::now() + s.setup.timeout);
   for (const std::string& m : d.warnings) {
     log.say(LogLevel::warning, m);

@@ -16,6 +16,7 @@
 #include "sync_state.h"
 #include "util/atomic_file.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <ctime>
 #include <functional>
@@ -78,7 +79,8 @@ struct RunContext {
   Clock::time_point started;
   std::int64_t started_unix = 0;
   PreviousRun previous;
-  std::uint64_t failures = 0; // report deliveries that failed in this run
+  // Report deliveries that failed in this run (atomic: the watchdog's thread reads it).
+  std::atomic<std::uint64_t> failures = 0;
   const Config& config() const { return settings.config; }
 };
 
@@ -254,8 +256,8 @@ void write_run_status(const RunContext& run, RunOutcome outcome, const util::Jso
   s.delivery.failures_total = run.previous.failures_total + run.failures;
   s.check = check;
   if (auto w = write_status(run.status_path, s); !w) {
-    log.say(LogLevel::error, "cannot write the status: " + w.error() + ": " +
-                                 state_dir_fix(run.state_dir));
+    log.say(LogLevel::error,
+            "cannot write the status: " + w.error() + ": " + state_dir_fix(run.state_dir));
   }
 }
 
@@ -336,18 +338,17 @@ void log_run(const RunContext& run, RunOutcome outcome, const util::Json& report
     }
   }
   const double duration = std::chrono::duration<double>(Clock::now() - run.started).count();
-  log.say(LogLevel::info,
-          std::string(outcome_name(outcome)) + ": " +
-              std::to_string(report["summary"]["ready"].get<std::size_t>()) + " of " +
-              std::to_string(report["summary"]["torrents"].get<std::size_t>()) +
-              " torrents ready; report " + std::string(delivery_name(delivery)) + "; " +
-              std::to_string(static_cast<long long>(duration)) + " s");
+  log.say(LogLevel::info, std::string(outcome_name(outcome)) + ": " +
+                              std::to_string(report["summary"]["ready"].get<std::size_t>()) +
+                              " of " +
+                              std::to_string(report["summary"]["torrents"].get<std::size_t>()) +
+                              " torrents ready; report " + std::string(delivery_name(delivery)) +
+                              "; " + std::to_string(static_cast<long long>(duration)) + " s");
 }
 
 // hooks.on_ready after a ready run whose report (if any) was delivered, else on_problem.
 void start_hook(const RunContext& run, RunOutcome outcome, bool send, const util::Json& report,
-                DeliveryState delivery, const CheckRun* check, const RunBudget& budget,
-                RunLog& log)
+                DeliveryState delivery, const CheckRun* check, const RunBudget& budget, RunLog& log)
 {
   const bool problem =
       outcome != RunOutcome::ready || (send && delivery != DeliveryState::delivered);

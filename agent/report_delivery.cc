@@ -47,12 +47,12 @@ DeliveryResult spool_and_send(ReportSpool& spool, const Endpoint& endpoint,
   result.spooled = flushed.remaining;
   const auto& ids = flushed.delivered_ids;
   const std::vector<SpooledReport> left = spool.list();
-  result.state =
-      std::find(ids.begin(), ids.end(), report_id) != ids.end() ? DeliveryState::delivered
-      : std::any_of(left.begin(), left.end(),
-                    [&](const SpooledReport& r) { return r.report_id == report_id; })
-          ? DeliveryState::spooled
-          : DeliveryState::rejected;
+  result.state = std::find(ids.begin(), ids.end(), report_id) != ids.end()
+                     ? DeliveryState::delivered
+                 : std::any_of(left.begin(), left.end(),
+                               [&](const SpooledReport& r) { return r.report_id == report_id; })
+                     ? DeliveryState::spooled
+                     : DeliveryState::rejected;
   return result;
 }
 

@@ -58,7 +58,7 @@ public:
 private:
   ReportSpool(std::string dir, std::uint64_t max) : m_dir(std::move(dir)), m_max(max) {}
   std::vector<std::string> names_with_suffix(std::string_view suffix,
-                                            std::vector<std::string>* skipped = nullptr) const;
+                                             std::vector<std::string>* skipped = nullptr) const;
   std::vector<std::string> trim(std::string_view suffix) const;
   std::string m_dir;
   std::uint64_t m_max;

@@ -34,8 +34,8 @@ TEST_CASE("run budget with the default timeouts", "[run-budget]")
 TEST_CASE("run budget: a short run.timeout caps every share", "[run-budget]")
 {
   const RunBudget b(t0, 60s, 30s, 60s, 5min);
-  CHECK(b.hash_deadline() == t0 + 30s);  // half of the run at most
-  CHECK(b.probe_deadline() == t0 + 45s); // a quarter at most
+  CHECK(b.hash_deadline() == t0 + 30s);    // half of the run at most
+  CHECK(b.probe_deadline() == t0 + 45s);   // a quarter at most
   CHECK(b.resend_deadline(t0) == t0 + 6s); // a tenth of the run
   CHECK(b.report_deadline(t0 + 50s) == t0 + 60s);
   CHECK(b.hook_timeout(t0 + 55s) == 5s);

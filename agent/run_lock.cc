@@ -17,7 +17,8 @@ std::string state_dir_fix(const std::string& state_dir)
 {
   const struct passwd* pw = ::getpwuid(::geteuid());
   const std::string user = pw ? pw->pw_name : std::to_string(::geteuid());
-  return "`install -d -o " + user + " " + state_dir + "` (the user the agent runs as), or set "
+  return "`install -d -o " + user + " " + state_dir +
+         "` (the user the agent runs as), or set "
          "state_dir in the config file";
 }
 

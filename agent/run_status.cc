@@ -57,17 +57,16 @@ util::Json status_json(const RunStatus& s)
       static_cast<double>(static_cast<long long>(s.duration_seconds * 1000)) / 1000;
   j["sync"] = from_report("sync");
   j["summary"] = from_report("summary");
-  j["problems"] = report.is_object() && report.contains("problems") ? report["problems"]
-                                                                     : util::Json::array();
+  j["problems"] =
+      report.is_object() && report.contains("problems") ? report["problems"] : util::Json::array();
   const StatusDelivery& d = s.delivery;
-  j["report"] = {
-      {"enabled", d.enabled},
-      {"report_id", optional_text(d.report_id)},
-      {"opted_in", d.opted_in ? util::Json(*d.opted_in) : util::Json(nullptr)},
-      {"delivery", delivery_name(d.state)},
-      {"message", optional_text(d.message)},
-      {"spooled", d.spooled ? util::Json(*d.spooled) : util::Json(nullptr)},
-      {"failures_total", d.failures_total}};
+  j["report"] = {{"enabled", d.enabled},
+                 {"report_id", optional_text(d.report_id)},
+                 {"opted_in", d.opted_in ? util::Json(*d.opted_in) : util::Json(nullptr)},
+                 {"delivery", delivery_name(d.state)},
+                 {"message", optional_text(d.message)},
+                 {"spooled", d.spooled ? util::Json(*d.spooled) : util::Json(nullptr)},
+                 {"failures_total", d.failures_total}};
   j["check"] = s.check ? check_json(*s.check) : util::Json(nullptr);
   return j;
 }

@@ -48,8 +48,9 @@ struct RunStatus {
   std::int64_t started_at = 0; // Unix time
   std::int64_t finished_at = 0;
   double duration_seconds = 0;
-  std::string error;                     // why a failed run stopped; "" otherwise
-  util::Json report = util::Json(nullptr); // the run's report (sync, summary, problems); null when none
+  std::string error; // why a failed run stopped; "" otherwise
+  util::Json report =
+      util::Json(nullptr); // the run's report (sync, summary, problems); null when none
   StatusDelivery delivery;
   const CheckRun* check = nullptr; // null when not judged
 };

@@ -133,8 +133,8 @@ sqlite3* open_read_only(const std::string& path)
 {
   struct stat st {};
   const bool wal = ::lstat((path + "-wal").c_str(), &st) == 0;
-  const std::vector<Access> order = wal ? std::vector{Access::read_only, Access::immutable}
-                                        : std::vector{Access::immutable};
+  const std::vector<Access> order =
+      wal ? std::vector{Access::read_only, Access::immutable} : std::vector{Access::immutable};
   for (const Access access : order) {
     if (Opened o = try_open(path, access); o.db) {
       return o.db;
@@ -220,9 +220,9 @@ StateCache StateCache::open(const std::string& state_dir, std::vector<std::strin
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) {
-    warnings.push_back("state dir " + state_dir + ": " + ec.message() +
-                       "; running without the cache (everything is hashed): " +
-                       fix_for(ec.value(), state_dir));
+    warnings.push_back(
+        "state dir " + state_dir + ": " + ec.message() +
+        "; running without the cache (everything is hashed): " + fix_for(ec.value(), state_dir));
     return disabled();
   }
   const std::string path = state_dir + "/state.sqlite";
@@ -246,8 +246,8 @@ StateCache StateCache::open(const std::string& state_dir, std::vector<std::strin
                        fix);
     return disabled();
   }
-  if (st.st_uid == ::geteuid()) {
-    ::chmod(state_dir.c_str(), 0700); // ours: keep it private (a no-op when it is not ours)
+  if (struct stat dir{}; ::stat(state_dir.c_str(), &dir) == 0 && dir.st_uid == ::geteuid()) {
+    ::chmod(state_dir.c_str(), 0700); // ours: keep it private
   }
   Opened opened = try_open(path, Access::read_write);
   if (opened.db) {
