@@ -39,9 +39,20 @@ RUN_TIMEOUT = 60.0
 NOBODY = 65534
 
 
-def mount_tmpfs(path: Path, size: str) -> None:
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
-                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+def needs_root(test: unittest.TestCase, why: str) -> None:
+    if os.geteuid() != 0:
+        test.skipTest(f"needs root: {why}")
+
+
+def mount_tmpfs(test: unittest.TestCase, path: Path, size: str) -> None:
+    """A small tmpfs on `path` (a real ENOSPC); unmounted by the test's cleanup. Needs root
+    (CAP_SYS_ADMIN); works under gVisor (runsc) too."""
+    needs_root(test, "mounting a tmpfs")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
+                           str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    if done.returncode != 0:
+        test.skipTest(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    test.addCleanup(umount, path)
 
 
 def umount(path: Path) -> None:
@@ -241,8 +252,7 @@ class CacheFaultsTest(FaultsBase):
 
     def test_full_state_dir_keeps_the_cache(self):
         self.state.mkdir()
-        mount_tmpfs(self.state, "2m")
-        self.addCleanup(umount, self.state)
+        mount_tmpfs(self, self.state, "2m")
         _, first = self.check()
         self.assertGreater(self.bytes_hashed(first), 0)
         filler = fill(self.state)
@@ -261,6 +271,7 @@ class CacheFaultsTest(FaultsBase):
         self.assertTrue(all(t["cached"] for t in after["torrents"]))
 
     def test_another_users_cache_is_never_moved(self):
+        needs_root(self, "running the agent as root and as nobody")
         _, first = self.check()  # as root: root's cache
         self.assertGreater(self.bytes_hashed(first), 0)
         os.chown(self.state, NOBODY, NOBODY)  # the directory is nobody's, the cache root's
@@ -283,6 +294,7 @@ class SpoolFaultsTest(FaultsBase):
     """Case 4: spool entries and directories the agent did not make are never trusted."""
 
     def test_symlink_in_the_spool_is_not_followed_or_sent(self):
+        needs_root(self, "a spool entry owned by nobody")
         secret = self.tmp / "secret.json"
         secret.write_text('{"secret": "SECRET-CONTENT-0123"}\n')
         spool = self.state / "spool"
@@ -414,6 +426,7 @@ class StateDirUserTest(FaultsBase):
     """Case 6: a state directory the agent's user cannot write: the message says the fix."""
 
     def test_unwritable_state_dir_says_how_to_fix_it(self):
+        needs_root(self, "running the agent as nobody")
         self.state.mkdir()
         os.chmod(self.state, 0o755)  # root's
         config = self.config()
