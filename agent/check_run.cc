@@ -68,20 +68,20 @@ util::Json result_json(const TorrentResult& r)
   return j;
 }
 
-// `path` (absolute) lies inside `root`, lexically.
-bool inside_root(const std::string& path, const std::string& root)
+// `path` relative to `root`, lexically ("" or starting with ".." when it is not inside).
+std::filesystem::path relative_to(const std::string& path, const std::string& root)
 {
-  const auto rel = std::filesystem::path(path).lexically_normal().lexically_relative(
-      std::filesystem::path(root).lexically_normal());
-  return !rel.empty() && *rel.begin() != "..";
+  const auto normal = [](const std::string& p) {
+    std::filesystem::path n = std::filesystem::path(p).lexically_normal();
+    return n.has_filename() || n == n.root_path() ? n : n.parent_path(); // no trailing "/"
+  };
+  return normal(path).lexically_relative(normal(root));
 }
 
-std::string relative_to(const std::string& path, const std::string& root)
+bool inside_root(const std::string& path, const std::string& root)
 {
-  return std::filesystem::path(path)
-      .lexically_normal()
-      .lexically_relative(std::filesystem::path(root).lexically_normal())
-      .string();
+  const std::filesystem::path rel = relative_to(path, root);
+  return !rel.empty() && *rel.begin() != "..";
 }
 
 // The .torrent files of `paths`, sorted, without duplicates. With tree_findings a path
@@ -100,12 +100,12 @@ std::vector<std::string> discover(const std::vector<std::string>& paths, const S
       if (!finding) {
         throw Fatal(ExitCode::usage, "torrents " + found.error());
       }
-      run.findings.emplace_back(Code::torrents_missing, relative_to(path, settings.root),
+      run.findings.emplace_back(Code::torrents_missing, relative_to(path, settings.root).string(),
                                 std::nullopt, "cannot read the torrents: " + found.error(), hint);
       continue;
     }
     if (found->empty() && finding) {
-      run.findings.emplace_back(Code::torrents_missing, relative_to(path, settings.root),
+      run.findings.emplace_back(Code::torrents_missing, relative_to(path, settings.root).string(),
                                 std::nullopt, "no .torrent file in " + path, hint);
     }
     out.insert(out.end(), found->begin(), found->end());
