@@ -1,12 +1,14 @@
 """`run` and `check` under faults (issue 13): what the config names disappearing with a sync,
 a full or foreign state directory, hostile spool entries, a tree swapped during a check, a
 state directory the agent's user cannot write. Real parts only: a mirror made with real rsync,
-torrents made with mktorrent, nginx for the probe, the recording HTTPS report receiver, a real
-tmpfs mounted by the test (for ENOSPC) and user nobody (setpriv) for another user.
+torrents made with mktorrent, nginx for the probe, the recording HTTPS report receiver and the
+real collector (webseed-collector, spot checks off), a real tmpfs mounted by the test (for
+ENOSPC; needs root, works under gVisor) and user nobody (setpriv) for another user.
 
 Each case failed on the main branch before issue 13:
 - a torrents directory inside the root removed by the sync (`--exclude releases/
-  --delete-excluded`): `run` stopped with exit 2 and status.json kept the previous `ready`;
+  --delete-excluded`): `run` stopped with exit 2, status.json kept the previous `ready`, no
+  report went out and the collector kept listing the mirror;
 - ENOSPC in the state directory: state.sqlite moved aside as "corrupt" (and everything hashed
   again once space was back); another user's cache moved aside;
 - a symlink in the spool named like a report: followed and POSTed with the token; a group-
@@ -28,6 +30,7 @@ import jsonschema  # Debian python3-jsonschema
 import harness
 from fixtures import mirror, tls, webservers
 from fixtures import torrents as T
+from fixtures.collector import Collector
 from fixtures.report_receiver import ReportReceiver
 
 MODULE_TIMEOUT = 240
@@ -193,6 +196,31 @@ class MissingTreeTest(FaultsBase):
                    if "=" in line)
         self.assertEqual((env["WEBSEED_AGENT_OUTCOME"], env["WEBSEED_AGENT_PREVIOUS"]),
                          ("not-ready", "ready"))
+
+    def test_the_collector_stops_listing_a_mirror_whose_torrents_dir_is_gone(self):
+        catalog = self.tmp / "catalog"
+        shutil.copytree(self.tdir, catalog)
+        hashes = {p.name: T.info_hashes(p.read_bytes())[0] for p in catalog.iterdir()}
+        with webservers.Nginx(self.root) as nginx, \
+                Collector(self.tmp / "collector", catalog, tls=(self.cert, self.key),
+                          spot_check=False) as col:
+            base = nginx.base_url + "/"
+            self.token.write_text(col.add_mirror("mirror.example.org", base) + "\n")
+            config = self.config(col.endpoint, base_url=base)
+
+            def listed():
+                return {name for name, h in hashes.items()
+                        if col.json(f"/api/v1/torrents/{h}/webseeds",
+                                    ca=self.ca.cert)["mirrors"]}
+
+            self.assertExit(self.run_agent(config, "run", "--rsync-exit", "0"), 0)
+            self.assertEqual(listed(), set(hashes), self.status())
+            harness.run_rsync(harness.contents(self.upstream), self.root, "-a", "--delete",
+                              "--exclude", "releases/", "--delete-excluded")
+            result = self.run_agent(config, "run", "--rsync-exit", "0")
+            self.assertExit(result, 0)
+            self.assertEqual(self.status()["report"]["delivery"], "delivered")
+            self.assertEqual(listed(), set(), "a mirror without its torrents is not listed")
 
     def test_empty_torrents_dir_and_missing_symlinks_dir_and_timestamp_file(self):
         for name in os.listdir(self.tdir):
