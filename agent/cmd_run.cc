@@ -256,8 +256,7 @@ void write_run_status(const RunContext& run, RunOutcome outcome, const util::Jso
   s.delivery.failures_total = run.previous.failures_total + run.failures;
   s.check = check;
   if (auto w = write_status(run.status_path, s); !w) {
-    log.say(LogLevel::error,
-            "cannot write the status: " + w.error() + ": " + state_dir_fix(run.state_dir));
+    log.say(LogLevel::error, "cannot write the status: " + w.error());
   }
 }
 
