@@ -10,7 +10,7 @@ namespace {
 constexpr ClientSet k_all = ClientSet::all();
 constexpr ClientSet k_none = ClientSet::none();
 constexpr ClientSet k_transmission{ClientFamily::transmission};
-constexpr ClientSet k_aria2{ClientFamily::aria2};
+constexpr ClientSet k_pad_askers{ClientFamily::transmission, ClientFamily::aria2};
 using E = ClientEffect;
 
 // One row per code, in the enum's order (checked below).
@@ -35,15 +35,17 @@ constexpr std::array k_rows = {
     ClientRow{Code::http_unreachable, k_all, E::fails, "no answer, for any client"},
     ClientRow{Code::http_status, k_all, E::fails,
               "Transmission counts only 206 as success (webseed.c); libtorrent and aria2 drop "
-              "the seed on 4xx/5xx"},
+              "the seed on 4xx/5xx; libtorrent 2.0.8 never asks a web seed again after one 503 "
+              "on its single connection (measured), set per finding"},
     ClientRow{Code::http_range_ignored, k_all, E::fails,
               "Transmission needs 206; libtorrent drops a seed on a bad Content-Range "
               "(web_peer_connection.cpp)"},
     ClientRow{Code::http_content_encoding, k_all, E::fails, "clients hash the raw bytes"},
     ClientRow{Code::http_content_mismatch, k_all, E::fails, "pieces fail their hash"},
     ClientRow{Code::http_redirect, k_none, E::slowed,
-              "followed by all three for a file of its own; libtorrent 2.0.8 does not complete "
-              "pieces that span files through a redirect (measured), set per finding"},
+              "followed by all three for a file of its own; to another file name every client "
+              "fails, and libtorrent 2.0.8 does not complete pieces that span files through a "
+              "redirect (measured): those errors set their families per finding"},
     ClientRow{Code::http_timeout, k_all, E::fails, "clients time out too"},
     ClientRow{Code::probe_skipped, k_none, E::none, "nothing known: not probed"},
     ClientRow{Code::verify_skipped, k_all, E::fails, "not verified: nothing to vouch for"},
@@ -57,9 +59,10 @@ constexpr std::array k_rows = {
               "libtorrent honours Retry-After and aria2 retries; Transmission opens up to 4 "
               "connections per seed, ignores Retry-After and pauses 120 s after 4 failures "
               "(webseed.c; measured with nginx limit_conn perip 1)"},
-    ClientRow{Code::pad_files_not_served, k_aria2, E::fails,
-              "aria2c 1.36 requests BEP 47 pad files as NAME/.pad/N and fails on 404 "
-              "(measured); libtorrent and Transmission never request them"},
+    ClientRow{Code::pad_files_not_served, k_pad_askers, E::fails,
+              "aria2c 1.36 and Transmission 3.00 request BEP 47 pad files as NAME/.pad/N and "
+              "fail on 404 (measured, tests/integration/test_clients.py); libtorrent never "
+              "requests them"},
     ClientRow{Code::torrents_missing, k_all, E::fails, "nothing to serve: the run is not judged"},
 };
 

@@ -49,10 +49,10 @@ TEST_CASE("client usability: errors fail the families they concern", "[clients]"
 
 TEST_CASE("client usability: warnings fail a family only when their row says so", "[clients]")
 {
-  // pad files not served: aria2 fails, the others never ask for them
+  // pad files not served: aria2 and Transmission fail, libtorrent never asks for them
   auto usable = agent::client_usability({finding(Code::pad_files_not_served)});
   CHECK(usable.at(ClientFamily::libtorrent));
-  CHECK(usable.at(ClientFamily::transmission));
+  CHECK(!usable.at(ClientFamily::transmission));
   CHECK(!usable.at(ClientFamily::aria2));
   // throttling slows Transmission down, it does not stop it
   usable = agent::client_usability({finding(Code::http_throttled)});

@@ -94,6 +94,7 @@ AnswerVerdict judge_answer(const Expectation& a, const HttpResponse& r)
       v.error = error(Code::http_redirect, at + " redirects to another file: " + r.effective_url,
                       "clients would fetch the wrong file: fix the redirect rules for the "
                       "torrent-symlinks tree");
+      v.error->clients = ClientSet::all();
       return v;
     }
     if (a.pieces_span_files) {
@@ -190,8 +191,8 @@ std::optional<Problem> judge_pad_answer(const Expectation& a, const HttpResponse
       "(upstream's tree; `truncate -s N .pad/N`), or make torrents without BEP 47 pad files";
   auto problem = [&](std::string why) {
     return Problem{Code::pad_files_not_served, Severity::warning,
-                   "aria2 requests BEP 47 pad files from the web seed: " + where(a) + " " +
-                       std::move(why),
+                   "aria2 and Transmission 3 request BEP 47 pad files from the web seed: " +
+                       where(a) + " " + std::move(why),
                    fix, std::nullopt};
   };
   const AnswerVerdict v = judge_answer(a, r);
@@ -229,6 +230,20 @@ Problem throttled_problem(const ThrottleFacts& f)
                  "connections per address for the torrent-symlinks tree (nginx limit_conn, "
                  "limit_req)",
                  std::nullopt};
+}
+
+Problem single_connection_refused(const ThrottleFacts& f)
+{
+  Problem p = error(Code::http_status,
+                    f.url + " answered HTTP " + std::to_string(f.status) +
+                        (f.retry_after.empty() ? "" : " (Retry-After: " + f.retry_after + ")") +
+                        " to a request alone on one connection, as libtorrent sends it; "
+                        "libtorrent 2.0 never asks a web seed again after that answer",
+                    "the server refuses even a single connection at times: raise its limits "
+                    "(nginx limit_req burst, limit_conn, worker_connections) for the "
+                    "torrent-symlinks tree");
+  p.clients = ClientSet{ClientFamily::libtorrent};
+  return p;
 }
 
 } // namespace agent

@@ -81,4 +81,9 @@ struct ThrottleFacts {
 // http-throttled (a warning): throttled at first, served in the end.
 Problem throttled_problem(const ThrottleFacts& facts);
 
+// http-status (an error for libtorrent only): a request alone on its one connection was
+// refused with 503/429 (served later). libtorrent 2.0.8 never asks a web seed again after one
+// such answer (measured); Transmission and aria2 retry.
+Problem single_connection_refused(const ThrottleFacts& facts);
+
 } // namespace agent

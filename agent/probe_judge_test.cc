@@ -146,7 +146,9 @@ TEST_CASE("judge: http-redirect is a warning to the same file, an error otherwis
 
   // another file name: clients would fetch the wrong file
   r.effective_url = "http://other.example/pub/t/b.iso";
-  CHECK(error_code(agent::judge_answer(asked(), r)) == Code::http_redirect);
+  v = agent::judge_answer(asked(), r);
+  CHECK(error_code(v) == Code::http_redirect);
+  CHECK(v.error->clients == agent::ClientSet::all()); // every client fetches the wrong file
 
   // pieces that span files: libtorrent alone cannot follow it
   r.effective_url = "http://other.example/pub/t/a.iso";
@@ -210,4 +212,11 @@ TEST_CASE("judge: throttling answers and the http-throttled warning", "[probe][j
         std::string::npos);
   CHECK(p.message.find("1 retry round, 1 connection") != std::string::npos);
   CHECK(p.hint.find("4 connections") != std::string::npos);
+
+  const agent::Problem lone = agent::single_connection_refused(f);
+  CHECK(lone.code == Code::http_status);
+  CHECK(lone.severity == Severity::error);
+  REQUIRE(lone.clients);
+  CHECK(*lone.clients == agent::ClientSet{agent::ClientFamily::libtorrent});
+  CHECK(lone.message.find("HTTP 503 (Retry-After: 2)") != std::string::npos);
 }

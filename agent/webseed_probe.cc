@@ -60,6 +60,7 @@ struct Fetched {
   std::vector<unsigned> retries;       // per request: retry rounds it took
   std::optional<ThrottleFacts> served; // throttled at first, all served in the end
   std::size_t first_throttled = 0;     // index of the request named in `served`
+  bool first_refused = false;          // the lone first request was answered 503/429
 };
 
 // fetch_all, then like clients after 503/429: wait (Retry-After when asked, up to
@@ -70,8 +71,28 @@ Fetched fetch_with_backoff(const std::vector<HttpRequest>& requests, const Probe
 {
   const auto deadline = Clock::now() + limits.batch_timeout;
   Fetched f;
-  f.responses = fetch_all(requests, limits);
   f.retries.assign(requests.size(), 0);
+  if (requests.empty()) {
+    return f;
+  }
+  // The first request alone, on one connection, as libtorrent asks (one connection per web
+  // seed): a refusal there is one libtorrent never recovers from; refusals of the requests
+  // sent in parallel after it are throttling that only clients with many connections meet.
+  FetchLimits one = limits;
+  one.connections_per_host = 1;
+  f.responses = fetch_all({requests.front()}, one);
+  f.first_refused = is_throttled(f.responses.front());
+  if (requests.size() > 1) {
+    FetchLimits rest = limits;
+    rest.batch_timeout = std::max(
+        std::chrono::milliseconds{1},
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+    std::vector<HttpResponse> others =
+        fetch_all(std::vector<HttpRequest>(requests.begin() + 1, requests.end()), rest);
+    for (HttpResponse& r : others) {
+      f.responses.push_back(std::move(r));
+    }
+  }
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     if (is_throttled(f.responses[i])) {
@@ -110,8 +131,6 @@ Fetched fetch_with_backoff(const std::vector<HttpRequest>& requests, const Probe
     for (const std::size_t i : pending) {
       again.push_back(requests[i]);
     }
-    FetchLimits one = limits;
-    one.connections_per_host = 1;
     one.batch_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     std::vector<HttpResponse> answers = fetch_all(again, one);
@@ -265,11 +284,14 @@ ProbeResult probe_pass(const Torrent& t, const std::vector<ProbeItem>& items,
                  piece_mismatch(item.purpose, recs.front().url, recs.size() > 1), recs.front().url);
   }
   if (fetched.served) {
-    // the file of the first throttled request
+    // on the file of the first throttled request
     std::size_t at = 0;
     for (const ProbeItem& item : items) {
       for (const ProbeSegment& seg : item.segments) {
         if (at++ == fetched.first_throttled) {
+          if (fetched.first_refused) {
+            findings.add(seg, single_connection_refused(*fetched.served), fetched.served->url);
+          }
           findings.add(seg, throttled_problem(*fetched.served), fetched.served->url);
         }
       }

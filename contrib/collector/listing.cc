@@ -164,10 +164,10 @@ std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
   if (everywhere) {
     notes.push_back(
         {"pad-files-not-served",
-         "no mirror serves this torrent's BEP 47 pad files (NAME/.pad/N): aria2 fails on it "
-         "everywhere; ship zero-filled .pad/N files in the torrent-symlinks tree, or make the "
-         "torrent without pad files",
-         {"aria2"}});
+         "no mirror serves this torrent's BEP 47 pad files (NAME/.pad/N): aria2 and "
+         "Transmission 3 fail on it everywhere; ship zero-filled .pad/N files in the "
+         "torrent-symlinks tree, or make the torrent without pad files",
+         agent::client_names(agent::client_row(agent::Code::pad_files_not_served).clients)});
   }
   return notes;
 }

@@ -180,7 +180,7 @@ TEST_CASE("listing: per-client usability per cell, torrent notes once per torren
   REQUIRE(l.notes.count(key) == 1);
   REQUIRE(l.notes.at(key).size() == 1);
   CHECK(l.notes.at(key)[0].code == "pad-files-not-served");
-  CHECK(l.notes.at(key)[0].clients == std::vector<std::string>{"aria2"});
+  CHECK(l.notes.at(key)[0].clients == std::vector<std::string>{"transmission", "aria2"});
   const std::string html = render_dashboard(*catalog, l, now, 12 * 3600);
   CHECK(html.find("Torrent notes") != std::string::npos);
   CHECK(html.find("clients: aria2 no, libtorrent yes, transmission yes") != std::string::npos);
