@@ -101,14 +101,20 @@ def _matches(got: str, want: str) -> bool:
 
 
 def _statuses(servers: list) -> str:
-    """`206 x12, 503 x3` over every server of a party (request counts per status)."""
+    """`206 x12, 404 x3 (/.../.pad/62203)` over every server of a party: request counts per
+    status, and the first path answered with each status other than 200/206."""
     counts: collections.Counter = collections.Counter()
+    first: dict[str, str] = {}
     for server in servers:
         try:
-            counts.update(str(r.get("status")) for r in server.access_log())
+            for r in server.access_log():
+                status = str(r.get("status"))
+                counts[status] += 1
+                first.setdefault(status, r.get("path") or "")
         except Exception as e:                      # a log we cannot parse: say so
             counts[f"unreadable log ({e})"] += 1
-    return ", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) or "no request"
+    return ", ".join(f"{k} x{v}" + (f" ({first[k]})" if k not in ("200", "206") and first.get(k)
+                                    else "") for k, v in sorted(counts.items())) or "no request"
 
 
 def seed(torrent: Path, url: str, out: Path) -> Path:
