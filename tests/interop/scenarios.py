@@ -77,6 +77,12 @@ _PAYLOADS = (
     ("releases/padded/padded-1.0-b.img", E_PADDED, "b/b.img", 700_003),
     ("releases/padded/padded-1.0-c.txt", E_PADDED, "c.txt", 3333),
 )
+# The torrents World.build makes (World.torrents keys) and the trees it has (World fields).
+TORRENTS = ("distro (mktorrent)", "netinst (transmission-create)", "big 48 MB (mktorrent)",
+            "unicode (mktorrent)", "hybrid with pad files (libtorrent)",
+            "v1 with pad files (libtorrent)", "unsorted file keys (transmission-create)",
+            "trailing newline (mktorrent)")
+TREES = ("mirror", "padded", "stale", "old")
 _NOT_BIG = ("--exclude", "/releases/big/", "--exclude", f"/{SYMLINKS}/{E_BIG}")
 
 
@@ -156,6 +162,8 @@ class World:
         old = top / "old"
         harness.run_rsync(harness.contents(root), old, "-a", *_NOT_BIG,
                           "--exclude", "/experimental/")
+        if set(torrents) != set(TORRENTS):
+            raise AssertionError(f"scenarios.TORRENTS is out of date: {sorted(torrents)}")
         return cls(top, upstream, root, padded, stale, old, torrents)
 
 
@@ -429,7 +437,7 @@ def excused(codes) -> frozenset[str]:
 
 
 def table_problems(scenarios=SCENARIOS) -> dict[str, list[str]]:
-    """Mistakes in the declared table, by scenario name: unknown outcomes or torrents,
+    """Mistakes in the declared table, by scenario name: unknown outcomes, torrents or trees,
     duplicate names, and rows that break the rule `ready <=> every client not excused by a
     torrent-level warning succeeds` (an "any" client counts as failing)."""
     problems: dict[str, list[str]] = {}
@@ -456,6 +464,10 @@ def table_problems(scenarios=SCENARIOS) -> dict[str, list[str]]:
                        f"{'all ok' if all_ok else 'not all ok'} (excused: {sorted(gone)})")
         if not s.expect.reason:
             bad.append("no reason")
+        if s.torrent not in TORRENTS:
+            bad.append(f"unknown torrent {s.torrent!r}")
+        if s.root not in TREES:
+            bad.append(f"unknown tree {s.root!r}")
         for code in s.expect.mentions:
             if code not in s.expect.codes:
                 bad.append(f"mentions {code} which is not expected")
