@@ -23,7 +23,6 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-import harness
 from fixtures import clients as C
 from fixtures import names
 from fixtures import torrents as T

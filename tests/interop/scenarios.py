@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator, Mapping, Optional, Union
 
