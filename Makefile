@@ -128,7 +128,8 @@ integration: $(BUILD)/webseed-agent
 
 # The agent's verdicts against libtorrent, aria2c and Transmission on real servers
 # (tests/interop/); regenerates docs/interop.md. `make check` runs it too (writing build/interop.md).
-interop: deps-test $(BUILD)/webseed-agent
+interop: $(BUILD)/webseed-agent
+	@contrib/install-deps build test
 	@$(PYTHON) tests/interop/run-interop --agent $(BUILD)/webseed-agent --doc docs/interop.md
 
 # ---- demo and benchmarks ----
