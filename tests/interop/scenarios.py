@@ -343,8 +343,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("all-503", "nginx `return 503` for everything", DISTRO,
              nginx(extra_server="return 503;"),
              not_ready("never served: nobody can fetch it", {"http-status"})),
-    Scenario("503-retry-after-once", "503 with `Retry-After: 2` to the first request only "
-             "(tests/fixtures/bad_http_server.py busy-once)", DISTRO, bad_server("busy-once"),
+    Scenario("503-retry-after-once", "503 with `Retry-After: 1` to the first request only "
+             "(tests/fixtures/bad_http_server.py retry-after-once)", DISTRO,
+             bad_server("retry-after-once"),
              not_ready("measured: libtorrent 2.0.8 never asks a web seed again after one 503, "
                        "with or without Retry-After (no request in 140 s, single- and "
                        "multi-file), so a 503 to a client's only connection loses every "
