@@ -4,6 +4,7 @@
 #
 #   make            build build/webseed-agent
 #   make check      unit + integration tests, then again under ASan+UBSan (installs deps)
+#   make interop    the three-client interop matrix (docs/interop.md; part of make check)
 #   make demo       build a demo mirror under build/demo and run the agent on it
 #   make bench      benchmarks (tables, not pass/fail)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
@@ -54,7 +55,7 @@ cobjs = $(patsubst contrib/collector/%.cc,$(1)/obj/collector/%.o,$(2))
 COLLECTOR_LIBS = $(LIBS) -lssl
 CPPFLAGS_COLLECTOR = $(CPPFLAGS_AGENT) -Icontrib/collector -I$(BUILD)/gen
 
-.PHONY: all check unit integration demo bench install uninstall clean deps deps-test format lint asan fuzz
+.PHONY: all check unit integration interop demo bench install uninstall clean deps deps-test format lint asan fuzz
 all: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 
 deps:
@@ -124,6 +125,12 @@ unit: $(BUILD)/unit-tests
 
 integration: $(BUILD)/webseed-agent
 	$(PYTHON) tests/run_integration.py --agent $(BUILD)/webseed-agent
+
+# The agent's verdicts against libtorrent, aria2c and Transmission on real servers
+# (tests/interop/); regenerates docs/interop.md. `make check` runs it too (writing build/interop.md).
+interop: $(BUILD)/webseed-agent
+	@contrib/install-deps build test
+	@$(PYTHON) tests/interop/run-interop --agent $(BUILD)/webseed-agent --doc docs/interop.md
 
 # ---- demo and benchmarks ----
 demo: deps-test $(BUILD)/webseed-agent $(BUILD)/webseed-collector

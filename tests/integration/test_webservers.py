@@ -283,6 +283,17 @@ class BadServerTest(Mirror):
             self.assertEqual((status, headers["content-range"], body),
                              (206, f"bytes {n - 2}-{n - 2}/{n}", iso[n - 2:n - 1]))
 
+    def test_retry_after_once(self):
+        iso = self.data[ISO]
+        with W.BadServer(self.root, "retry-after-once") as web:
+            url = web.url(quote(ISO_LINK))
+            status, headers, _ = fetch(url, {"Range": "bytes=0-9"})
+            self.assertEqual((status, headers["retry-after"]), (503, "1"))
+            for _ in range(2):
+                status, _, body = fetch(url, {"Range": "bytes=0-9"})
+                self.assertEqual((status, body), (206, iso[:10]))
+            self.assertEqual([r["status"] for r in web.access_log()], [503, 206, 206])
+
     def test_unknown_mode(self):
         with self.assertRaises(ValueError):
             W.BadServer(self.root, "nonsense")
