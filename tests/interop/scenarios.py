@@ -350,8 +350,10 @@ SCENARIOS: tuple[Scenario, ...] = (
                        "with or without Retry-After (no request in 140 s, single- and "
                        "multi-file), so a 503 to a client's only connection loses every "
                        "libtorrent user (qBittorrent, Deluge); aria2c and Transmission retry "
-                       "and complete. Not the issue's first guess (ready, http-throttled)",
-                       {"http-status"}, aria2c="ok", transmission="ok")),
+                       "and complete. Not the issue's first guess (ready, http-throttled): the "
+                       "agent's lone first request (one connection, as libtorrent) was refused: "
+                       "http-status concerning libtorrent, plus http-throttled",
+                       {"http-status", "http-throttled"}, aria2c="ok", transmission="ok")),
     Scenario("redirect-multi-file", "every request 302 to the same path on another host "
              "(cdn.test); multi-file torrent, pieces span files", DISTRO,
              redirect_to_other_host(),
