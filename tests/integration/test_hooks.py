@@ -235,7 +235,7 @@ class FtpsyncHookTest(HookTestCase):
         root.mkdir()
         stub = self.agent_stub(3)
         env = self.env(stub.path, TO=str(root), MIRRORNAME="mirror.test",
-                       HOOK4=f"{FTPSYNC_HOOK} -c /etc/wsa.yaml")
+                       HOOK4=str(FTPSYNC_HOOK), WEBSEED_AGENT_CONFIG="/etc/wsa.yaml")
         proc = run([ftpsync], env=env)
         self.assertEqual((proc.returncode, proc.stdout), (0, "after HOOK4\n"), show(proc))
         self.assertEqual(stub.calls(), [["--config", "/etc/wsa.yaml", "run"]])
@@ -245,7 +245,7 @@ class FtpsyncHookTest(HookTestCase):
         self.assertEqual((proc.returncode, proc.stdout), (3, ""), show(proc))
 
 
-class EndToEndTest(HookTestCase):
+class RealAgentCase(HookTestCase):
     """The real agent's `run` behind the hooks, judged through state_dir/status.json."""
 
     @classmethod
@@ -309,6 +309,9 @@ class EndToEndTest(HookTestCase):
             self.assertIsNone(doc["check"])
         return doc
 
+
+
+class EndToEndTest(RealAgentCase):
     def test_rsync_with_links_is_ready(self):
         proc = self.sync("-rt", "--links", harness.contents(self.upstream), self.root)
         self.assertEqual((proc.returncode, proc.stderr), (0, ""), show(proc))
@@ -350,10 +353,92 @@ class EndToEndTest(HookTestCase):
         harness.run_rsync(harness.contents(self.upstream), self.root, "-a")
         ftpsync = hookstub.write_fake_ftpsync(self.bin)
         proc = run([ftpsync], env=self.hook_env(TO=str(self.root), MIRRORNAME="mirror.test",
-                                                HOOK4=f"{FTPSYNC_HOOK} -c {self.config}"))
+                                                HOOK4=str(FTPSYNC_HOOK),
+                                                WEBSEED_AGENT_CONFIG=str(self.config)))
         self.assertNoSanitizerReport(proc)
         self.assertEqual((proc.returncode, proc.stdout), (0, "after HOOK4\n"), show(proc))
         self.status(proc, "ready", None)
+
+
+FTPSYNC = Path("/usr/bin/ftpsync")   # Debian's package `ftpsync` (archvsync)
+INSTALLED_FTPSYNC_HOOK = "/usr/local/share/webseed-agent/hooks/ftpsync-hook"
+DOC_CONFIG = "/etc/webseed-agent/debian.yaml"   # the config path the ftpsync docs show
+
+
+def documented_ftpsync_settings() -> list[str]:
+    """Every ftpsync.conf line the docs offer for the hook (HOOK4=... and the export of the
+    agent's config): from hooks/README.md and from the header of hooks/ftpsync-hook."""
+    lines = (HOOKS / "README.md").read_text().splitlines()
+    lines += [line.lstrip("#") for line in FTPSYNC_HOOK.read_text().splitlines()
+              if line.startswith("#")]
+    return sorted({line.strip() for line in lines
+                   if line.strip().startswith(("HOOK4=", "export WEBSEED_AGENT"))})
+
+
+class RealFtpsyncTest(RealAgentCase):
+    """Debian's real ftpsync (apt-get install ftpsync) syncs a local upstream (RSYNC_SOURCE is
+    a path: no network) and runs HOOK4 exactly as ftpsync.conf sets it, as the docs say."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if not os.access(FTPSYNC, os.X_OK):
+            raise unittest.SkipTest("Debian's ftpsync missing (apt-get install ftpsync)")
+
+    def ftpsync(self, conf_lines: list[str], hook: Path = FTPSYNC_HOOK,
+                **env: str) -> subprocess.CompletedProcess:
+        """Runs the real ftpsync with HOME=tmp/home and ~/.config/ftpsync/ftpsync.conf made of
+        the sync settings plus `conf_lines` (the installed hook path and the docs' config
+        path replaced by the ones under test)."""
+        home = self.tmp / "home"
+        confdir = home / ".config/ftpsync"
+        confdir.mkdir(parents=True, exist_ok=True)
+        settings = [f"MIRRORNAME=mirror.test", f"TO={self.root}/",
+                    f"RSYNC_SOURCE={harness.contents(self.upstream)}",
+                    "MAILTO=nobody", "HUB=false", "LOGROTATE=1"]
+        for line in conf_lines:
+            settings.append(line.replace(INSTALLED_FTPSYNC_HOOK, os.fspath(hook))
+                            .replace(DOC_CONFIG, os.fspath(self.config)))
+        (confdir / "ftpsync.conf").write_text("\n".join(settings) + "\n")
+        base = self.hook_env(**env)
+        base.pop("WEBSEED_AGENT_CONFIG", None)
+        base.update(HOME=os.fspath(home), LOGNAME="nobody")
+        proc = run([FTPSYNC, "sync:all"], env=base)
+        log = home / ".local/log/ftpsync/ftpsync.log.0"   # rotated when ftpsync ends
+        self.ftpsync_log = log.read_text() if log.exists() else "(no ftpsync.log)"
+        return proc
+
+    def assertSyncedAndJudged(self, proc):
+        self.assertEqual(proc.returncode, 0, f"{show(proc)}\n{self.ftpsync_log}")
+        self.assertIn("Back from hook 4, got returncode 0", self.ftpsync_log)
+        self.assertNotIn("ERROR", self.ftpsync_log)
+        self.assertFalse([p for p in os.listdir(self.root) if p.startswith("Archive-Update")],
+                         "ftpsync removed its lock")
+        doc = self.status(proc, "ready", None)
+        self.assertTrue(doc["check"]["ready"], json.dumps(doc, indent=1))
+
+    def test_every_documented_hook4_setting_works(self):
+        settings = documented_ftpsync_settings()
+        hook4 = [s for s in settings if s.startswith("HOOK4=")]
+        self.assertTrue(hook4, "the docs show HOOK4")
+        for line in hook4:
+            with self.subTest(setting=line):
+                (self.state / "status.json").unlink(missing_ok=True)
+                others = [s for s in settings if not s.startswith("HOOK4=")]
+                proc = self.ftpsync([line, *others])
+                self.assertSyncedAndJudged(proc)
+
+    def test_config_from_the_exported_environment(self):
+        proc = self.ftpsync([f"HOOK4={INSTALLED_FTPSYNC_HOOK}",
+                             f"export WEBSEED_AGENT_CONFIG={DOC_CONFIG}"])
+        self.assertSyncedAndJudged(proc)
+
+    def test_a_failing_agent_never_fails_ftpsync(self):
+        proc = self.ftpsync([f"HOOK4={INSTALLED_FTPSYNC_HOOK}",
+                             f"export WEBSEED_AGENT_CONFIG={self.tmp / 'missing.yaml'}"])
+        self.assertEqual(proc.returncode, 0, f"{show(proc)}\n{self.ftpsync_log}")
+        self.assertIn("webseed-agent run exited 2", self.ftpsync_log)
+        self.assertIn("Back from hook 4, got returncode 0", self.ftpsync_log)
 
 
 class SystemdUnitsTest(harness.TreeTestCase):
