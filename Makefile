@@ -164,7 +164,10 @@ install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	install -m 0644 README.md docs/*.md docs/*.json $(DESTDIR)$(DOCDIR)/
 	install -m 0644 conf/agent.yaml $(DESTDIR)$(DOCDIR)/agent.yaml.sample
 	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR)
-	install -m 0755 hooks/webseed-rsync hooks/ftpsync-hook $(DESTDIR)$(HOOKDIR)/
+	for h in webseed-rsync ftpsync-hook; do \
+	  sed 's|^default_agent=webseed-agent$$|default_agent=$(BINDIR)/webseed-agent|' hooks/$$h > $(DESTDIR)$(HOOKDIR)/$$h && \
+	  chmod 0755 $(DESTDIR)$(HOOKDIR)/$$h || exit 1; \
+	done
 	install -m 0644 hooks/README.md $(DESTDIR)$(DOCDIR)/hooks.md
 	install -m 0644 contrib/systemd/README.md $(DESTDIR)$(DOCDIR)/systemd.md
 	sed 's|/usr/local/bin/|$(BINDIR)/|' contrib/systemd/webseed-agent.service > $(DESTDIR)$(UNITDIR)/webseed-agent.service

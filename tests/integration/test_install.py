@@ -1,11 +1,14 @@
 """`make install` honours PREFIX and DESTDIR and installs the binary, the man page, the docs
 and the sample config (keeping an existing config)."""
 
+import json
 import os
 import subprocess
 import unittest
 
 import harness
+from fixtures import mirror
+from fixtures import torrents as T
 
 
 class MakeInstall(unittest.TestCase):
@@ -40,6 +43,9 @@ class MakeInstall(unittest.TestCase):
         share = d / "opt/wsa/share/webseed-agent"
         for hook in ("webseed-rsync", "ftpsync-hook"):
             self.assertTrue(os.access(share / "hooks" / hook, os.X_OK), hook)
+        for hook in ("webseed-rsync", "ftpsync-hook"):
+            self.assertIn("\ndefault_agent=/opt/wsa/bin/webseed-agent\n",
+                          (share / "hooks" / hook).read_text(), hook)
         unit = (share / "systemd/webseed-agent.service").read_text()
         self.assertIn("ExecStart=/opt/wsa/bin/webseed-agent run", unit)
         self.assertTrue((share / "systemd/webseed-agent.timer").is_file())
@@ -56,6 +62,40 @@ class MakeInstall(unittest.TestCase):
         out = self.install()
         self.assertEqual(config.read_text(), "mirror: {name: mine, root: /srv}\n")
         self.assertIn("keeping existing", out)
+
+
+class InstalledHooksUnderCron(harness.TreeTestCase):
+    """The installed hooks find the installed agent with cron's environment
+    (`env -i PATH=/usr/bin:/bin`): installed for real under PREFIX=TMP/prefix."""
+
+    def test_webseed_rsync_from_cron_runs_the_installed_agent(self):
+        prefix = self.tmp / "prefix"
+        env = dict(os.environ, MAKEFLAGS="")
+        proc = subprocess.run(
+            ["make", "-s", "-C", str(harness.REPO), "install", f"PREFIX={prefix}",
+             f"SYSCONFDIR={self.tmp / 'etc'}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stdout.decode(errors="replace"))
+        upstream, root, state = self.tmp / "upstream", self.tmp / "mirror", self.tmp / "state"
+        mirror.build(upstream)
+        state.mkdir()
+        torrents = self.tmp / "torrents"
+        torrents.mkdir()
+        for name in sorted(os.listdir(upstream / mirror.SYMLINKS_DIR)):
+            T.mktorrent(upstream / mirror.SYMLINKS_DIR / name, torrents / f"{name}.torrent",
+                        piece_log2=15)
+        config = self.tmp / "agent.yaml"
+        config.write_text(f"mirror:\n  name: mirror.test\n  root: {json.dumps(str(root))}\n"
+                          f"torrents:\n  - {json.dumps(str(torrents))}\n"
+                          f"state_dir: {json.dumps(str(state))}\n")
+        hook = prefix / "share/webseed-agent/hooks/webseed-rsync"
+        proc = subprocess.run(
+            ["env", "-i", "PATH=/usr/bin:/bin", f"HOME={self.tmp}", str(hook), "-c", str(config),
+             "--", "-a", harness.contents(upstream), str(root)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        self.assertEqual((proc.returncode, proc.stderr), (0, ""), proc)
+        self.assertTrue((state / "status.json").is_file(), proc)
+        self.assertEqual(json.loads((state / "status.json").read_text())["sync"]["rsync_exit"], 0)
 
 
 if __name__ == "__main__":
