@@ -2,13 +2,19 @@
 # The source list is the agent/ tree itself: every agent/**/*.cc is part of the program,
 # every *_test.cc is a unit test (one Catch2 binary).
 #
-#   make            build build/webseed-agent
-#   make check      unit + integration tests, then again under ASan+UBSan (installs deps)
+#   make            build build/webseed-agent and build/webseed-collector (only builds: no
+#                   package is installed; `make deps` installs the Debian build dependencies)
+#   make check      unit + integration tests, then again under ASan+UBSan (installs deps;
+#                   builds with WERROR=1)
 #   make interop    the three-client interop matrix (docs/interop.md; part of make check)
 #   make demo       build a demo mirror under build/demo and run the agent on it
 #   make bench      benchmarks (tables, not pass/fail)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (stripped binaries; NOSTRIP=1 keeps the symbols)
+#
+# Packagers: CPPFLAGS, CXXFLAGS (default -O2 -g) and LDFLAGS are honoured; warnings are errors
+# only with WERROR=1 (`make check` and CI set it); parallel by default (JOBS, default nproc);
+# libraries through pkg-config (PKG_CONFIG) where a .pc exists.
 #   make format / make lint
 
 VERSION := 0.1.0
@@ -24,11 +30,30 @@ PYTHON ?= /usr/bin/python3
 
 CXX ?= g++
 CXXSTD = -std=c++23
-WARNINGS = -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wformat=2
+WARNINGS = -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wformat=2
+WERROR ?=
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
 CPPFLAGS_AGENT = -Iagent -DWEBSEED_AGENT_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64
+# OPTFLAGS: the old name of CXXFLAGS' default, still honoured.
 OPTFLAGS ?= -O2 -g
-JOBS ?= $(shell nproc)
-LIBS = -lyaml-cpp -lcrypto -lsqlite3 -lcurl -lboost_filesystem -pthread
+CXXFLAGS ?= $(OPTFLAGS)
+CPPFLAGS ?=
+LDFLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+# Parallel unless the command line says otherwise (-jN or -j1).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(JOBS)
+endif
+PKG_CONFIG ?= pkg-config
+PC_MODULES = yaml-cpp libcrypto sqlite3 libcurl
+# pkg-config's answer, or the plain -l flags where pkg-config (or a .pc) is missing.
+pc_libs = $(or $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null),$(2))
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+PC_CFLAGS := $(call pc_cflags,$(PC_MODULES) libssl)
+# Boost.Filesystem has no .pc file.
+LIBS := $(call pc_libs,$(PC_MODULES),-lyaml-cpp -lcrypto -lsqlite3 -lcurl) -lboost_filesystem -pthread
 
 BUILD = build
 # `make V=1` shows the compiler command lines.
@@ -52,7 +77,7 @@ COLLECTOR_TESTS := $(filter %_test.cc,$(COLLECTOR_ALL))
 COLLECTOR_MAIN := contrib/collector/main.cc
 COLLECTOR_LIB := $(filter-out %_test.cc $(COLLECTOR_MAIN),$(COLLECTOR_ALL))
 cobjs = $(patsubst contrib/collector/%.cc,$(1)/obj/collector/%.o,$(2))
-COLLECTOR_LIBS = $(LIBS) -lssl
+COLLECTOR_LIBS = $(call pc_libs,libssl,-lssl) $(LIBS)
 CPPFLAGS_COLLECTOR = $(CPPFLAGS_AGENT) -Icontrib/collector -I$(BUILD)/gen
 
 .PHONY: all check unit integration interop demo bench install uninstall clean deps deps-test format lint asan fuzz
@@ -65,32 +90,32 @@ deps-test:
 	@contrib/install-deps build test fuzz
 
 # ---- normal build ----
-$(BUILD)/obj/%.o: agent/%.cc | deps-stamp
+$(BUILD)/obj/%.o: agent/%.cc
 	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(OPTFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(CXXSTD) $(WARNINGS) $(CPPFLAGS_AGENT) $(PC_CFLAGS) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/webseed-agent: $(call objs,$(BUILD),$(LIB_SRCS) $(MAIN_SRC))
-	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/unit-tests: $(call objs,$(BUILD),$(LIB_SRCS) $(TEST_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_TESTS))
-	$(CXX) $(OPTFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
 # The report schema, compiled into the collector (a raw string literal).
 $(BUILD)/gen/report_schema.inc: docs/report.schema.json
 	@mkdir -p $(dir $@)
 	@{ printf 'R"SCHEMA('; cat $<; printf ')SCHEMA"\n'; } > $@
 
-$(BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc | deps-stamp
+$(BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc
 	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(OPTFLAGS) $(WARNINGS) $(CPPFLAGS_COLLECTOR) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(CXXSTD) $(WARNINGS) $(CPPFLAGS_COLLECTOR) $(PC_CFLAGS) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/webseed-collector: $(call objs,$(BUILD),$(LIB_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
-	$(CXX) $(OPTFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
 # ---- ASan + UBSan build ----
-$(ASAN_BUILD)/obj/%.o: agent/%.cc | deps-stamp
+$(ASAN_BUILD)/obj/%.o: agent/%.cc
 	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) $(PC_CFLAGS) -MMD -MP -c $< -o $@
 
 $(ASAN_BUILD)/webseed-agent: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(MAIN_SRC))
 	$(CXX) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -98,26 +123,21 @@ $(ASAN_BUILD)/webseed-agent: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(MAIN_SRC))
 $(ASAN_BUILD)/unit-tests: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(TEST_SRCS)) $(call cobjs,$(ASAN_BUILD),$(COLLECTOR_LIB) $(COLLECTOR_TESTS))
 	$(CXX) $(SANFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
-$(ASAN_BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc | deps-stamp
+$(ASAN_BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc
 	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_COLLECTOR) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_COLLECTOR) $(PC_CFLAGS) -MMD -MP -c $< -o $@
 
 $(ASAN_BUILD)/webseed-collector: $(call objs,$(ASAN_BUILD),$(LIB_SRCS)) $(call cobjs,$(ASAN_BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
 	$(CXX) $(SANFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
 asan: $(ASAN_BUILD)/webseed-agent $(ASAN_BUILD)/unit-tests $(ASAN_BUILD)/webseed-collector
 
-# Installs missing build packages once before the first compile (order-only prerequisite).
-.PHONY: deps-stamp
-deps-stamp:
-	@contrib/install-deps build
-
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d $(ASAN_BUILD)/obj/*.d $(ASAN_BUILD)/obj/*/*.d)
 
 # ---- tests ----
 check: deps-test
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/unit-tests
-	@$(MAKE) --no-print-directory -j$(JOBS) asan
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=$(or $(WERROR),1) $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory -j$(JOBS) WERROR=$(or $(WERROR),1) asan
 	@PYTHON=$(PYTHON) FUZZ_CHECK_SECONDS=$(FUZZ_CHECK_SECONDS) $(PYTHON) tests/run-all
 
 unit: $(BUILD)/unit-tests
@@ -154,10 +174,17 @@ fuzz:
 	@$(PYTHON) tests/fuzz/run-fuzz --seconds $(FUZZ_SECONDS)
 
 # ---- install ----
+# Stripped (the build/ binaries keep their debug info); NOSTRIP=1, or DEB_BUILD_OPTIONS=nostrip,
+# installs them as built. `make install-strip` is the GNU name of the same thing.
+STRIP ?= strip
+INSTALL_STRIP = $(if $(or $(NOSTRIP),$(findstring nostrip,$(DEB_BUILD_OPTIONS))),,-s --strip-program=$(STRIP))
+.PHONY: install-strip
+install-strip: install
+
 install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/webseed-agent
-	install -m 0755 $(BUILD)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-agent
-	install -m 0755 $(BUILD)/webseed-collector $(DESTDIR)$(BINDIR)/webseed-collector
+	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-agent
+	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-collector $(DESTDIR)$(BINDIR)/webseed-collector
 	install -m 0644 contrib/collector/README.md $(DESTDIR)$(DOCDIR)/collector.md
 	install -m 0644 contrib/collector/collector.yaml $(DESTDIR)$(DOCDIR)/collector.yaml.sample
 	install -m 0644 docs/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-agent.1
