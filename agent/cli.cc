@@ -10,6 +10,7 @@
 #include "nagios_output.h"
 #include "run_log.h"
 #include "settings.h"
+#include "util/install_paths.h"
 #include "version.h"
 
 #include <CLI/CLI.hpp>
@@ -30,8 +31,16 @@ constexpr const char* k_exit_codes = R"(Exit codes:
 `check --format nagios` uses the plugin codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
 
 Configuration: --config FILE, else /etc/webseed-agent/agent.yaml if it exists, else none
-(then --root is required). Command-line options override the file.
-Documentation: man webseed-agent, /usr/share/doc/webseed-agent/)";
+(then --root is required). Command-line options override the file.)";
+
+// The help footer: exit codes, configuration, and where the installed docs are.
+const std::string& help_footer()
+{
+  static const std::string text = std::string(k_exit_codes) +
+                                  "\nDocumentation: man webseed-agent, " +
+                                  util::installed_doc_dir();
+  return text;
+}
 
 void add_root_options(CLI::App& cmd, Overrides& overrides, std::string& root,
                       std::string& symlinks_dir)
@@ -61,7 +70,7 @@ int run_cli(int argc, char** argv)
   CLI::App app{"webseed-agent: checks that this mirror can serve the distribution's torrents as "
                "an HTTP web seed (BEP 19/17).",
                "webseed-agent"};
-  app.footer(k_exit_codes);
+  app.footer(help_footer());
   app.set_version_flag("--version", std::string("webseed-agent ") + k_version);
   app.require_subcommand(1);
   app.fallthrough(); // global options (--config) may follow the subcommand too
@@ -84,7 +93,7 @@ int run_cli(int argc, char** argv)
   add_root_options(*links, overrides, root, symlinks_dir);
   links->add_flag("--json", links_options.json, "print one JSON document (docs/links.md)");
   links->add_flag("-v,--verbose", links_verbose, "also list the entries that are fine");
-  links->footer(k_exit_codes);
+  links->footer(help_footer());
 
   TorrentShowOptions show_options;
   std::string show_symlinks_dir;
@@ -114,7 +123,7 @@ int run_cli(int argc, char** argv)
                    "overrides torrent_max_size)")
       ->type_name("BYTES")
       ->check(CLI::PositiveNumber);
-  show->footer(k_exit_codes);
+  show->footer(help_footer());
 
   CheckOptions check_options;
   std::string check_format = "human";
@@ -152,7 +161,7 @@ int run_cli(int argc, char** argv)
     cmd->add_flag("--low-priority", check_options.low_priority,
                   "run at the low CPU and I/O priority of the hook (verify.nice, default 10; "
                   "verify.io_class, default idle)");
-    cmd->footer(k_exit_codes);
+    cmd->footer(help_footer());
   }
   check->add_flag("--no-probe", check_options.no_probe,
                   "skip the web-seed probe even when mirror.base_url is set");
@@ -169,7 +178,7 @@ int run_cli(int argc, char** argv)
       ->type_name("PATH");
   add_jobs_option(*verify, verify_options.jobs);
   verify->add_flag("--json", verify_options.json, "print one JSON document (docs/verify.md)");
-  verify->footer(k_exit_codes);
+  verify->footer(help_footer());
 
   RunOptions run_options;
   int rsync_exit = -1;
@@ -190,20 +199,20 @@ int run_cli(int argc, char** argv)
   run->add_option("--write-report", run_options.write_report,
                   "also write the report to FILE (atomically)")
       ->type_name("FILE");
-  run->footer(k_exit_codes);
+  run->footer(help_footer());
 
   bool flush = false;
   CLI::App* report = app.add_subcommand(
       "report", "Readiness reports: --flush sends the reports spooled by earlier runs now.");
   report->add_flag("--flush", flush, "send the spooled reports now, oldest first")->required();
-  report->footer(k_exit_codes);
+  report->footer(help_footer());
 
   bool cancel = false;
   CLI::App* withdraw = app.add_subcommand(
       "withdraw", "Tell the central team to stop listing this mirror as a web seed (for a mirror "
                   "that stops carrying the tree); later runs report opted_in: false.");
   withdraw->add_flag("--cancel", cancel, "opt in again: later runs report opted_in: true");
-  withdraw->footer(k_exit_codes);
+  withdraw->footer(help_footer());
 
   try {
     app.parse(argc, argv);

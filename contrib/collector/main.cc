@@ -13,6 +13,7 @@
 #include "store.h"
 #include "tokens.h"
 #include "util/atomic_file.h"
+#include "util/install_paths.h"
 #include "version.h"
 
 #include <CLI/CLI.hpp>
@@ -170,7 +171,8 @@ int run(int argc, char** argv)
                  std::string("configuration file (default ") + k_default_config + ")")
       ->type_name("FILE");
   app.footer("Exit codes: 0 ok, 1 something to look at, 2 usage or configuration, 3 internal "
-             "error.");
+             "error.\nDocumentation: man webseed-collector, " +
+             util::installed_doc_dir() + "collector.md");
 
   CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the API and the dashboard.");
 

@@ -445,7 +445,7 @@ class SystemdUnitsTest(harness.TreeTestCase):
     """The units as systemd reads them. ExecStart= points at the agent under test, since
     `verify` wants the binary to exist (installed, it is /usr/local/bin/webseed-agent)."""
 
-    UNIT_NAMES = ("webseed-agent.service", "webseed-agent.timer")
+    UNIT_NAMES = ("webseed-agent.service", "webseed-agent.timer", "webseed-collector.service")
 
     def setUp(self):
         super().setUp()
@@ -455,7 +455,9 @@ class SystemdUnitsTest(harness.TreeTestCase):
         for name in self.UNIT_NAMES:
             text = (UNITS / name).read_text()
             (self.tmp / name).write_text(
-                text.replace("/usr/local/bin/webseed-agent", str(harness.agent_path())))
+                text.replace("/usr/local/bin/webseed-agent", str(harness.agent_path()))
+                .replace("/usr/local/bin/webseed-collector",
+                         str(harness.agent_path().parent / "webseed-collector")))
         (self.tmp / "control.service").write_text("[Service]\nType=oneshot\nExecStart=/bin/true\n")
         control = self.verify("control.service")
         if control.returncode != 0:
@@ -471,11 +473,13 @@ class SystemdUnitsTest(harness.TreeTestCase):
         self.assertEqual((proc.returncode, proc.stderr), (0, ""), show(proc))
 
     def test_service_exposure_is_at_most_2_0(self):
-        proc = run([self.analyze, "security", "--offline=yes", "--threshold=20",
-                    "webseed-agent.service"], cwd=self.tmp, timeout=TOOL_TIMEOUT)
-        if "--offline" in proc.stderr:
-            self.skipTest(f"systemd-analyze security --offline unsupported: {proc.stderr}")
-        self.assertEqual(proc.returncode, 0, show(proc))
+        for unit in ("webseed-agent.service", "webseed-collector.service"):
+            with self.subTest(unit=unit):
+                proc = run([self.analyze, "security", "--offline=yes", "--threshold=20", unit],
+                           cwd=self.tmp, timeout=TOOL_TIMEOUT)
+                if "--offline" in proc.stderr:
+                    self.skipTest(f"systemd-analyze security --offline unsupported: {proc.stderr}")
+                self.assertEqual(proc.returncode, 0, show(proc))
 
 
 if __name__ == "__main__":

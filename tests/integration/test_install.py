@@ -49,6 +49,20 @@ class MakeInstall(unittest.TestCase):
         unit = (share / "systemd/webseed-agent.service").read_text()
         self.assertIn("ExecStart=/opt/wsa/bin/webseed-agent run", unit)
         self.assertTrue((share / "systemd/webseed-agent.timer").is_file())
+        # The collector installed like the agent (issue 15): man page, unit, config in /etc.
+        unit = (share / "systemd/webseed-collector.service").read_text()
+        self.assertIn("ExecStart=/opt/wsa/bin/webseed-collector ", unit)
+        self.assertEqual((d / "etc/webseed-collector/collector.yaml").read_text(),
+                         (harness.REPO / "contrib/collector/collector.yaml").read_text())
+        for man in ("webseed-agent.1", "webseed-collector.1"):
+            text = (d / "opt/wsa/share/man/man1" / man).read_text()
+            self.assertNotIn("/usr/share/doc", text, man)
+            self.assertIn("/opt/wsa/share/doc/webseed-agent/", text, man)
+        docdir = f"{d}/opt/wsa/share/doc/webseed-agent/"
+        for name in ("webseed-agent", "webseed-collector"):
+            out = subprocess.run([str(d / "opt/wsa/bin" / name), "--help"], stdout=subprocess.PIPE,
+                                 text=True, timeout=10).stdout
+            self.assertIn(f"Documentation: man {name}, {docdir}", out)
         config = d / "etc/webseed-agent/agent.yaml"
         self.assertEqual(config.read_text(), (harness.REPO / "conf/agent.yaml").read_text())
         result = subprocess.run([str(binary), "--version"], stdout=subprocess.PIPE,
@@ -59,9 +73,14 @@ class MakeInstall(unittest.TestCase):
         config = self.dest / "etc/webseed-agent/agent.yaml"
         config.parent.mkdir(parents=True)
         config.write_text("mirror: {name: mine, root: /srv}\n")
+        collector = self.dest / "etc/webseed-collector/collector.yaml"
+        collector.parent.mkdir(parents=True)
+        collector.write_text("listen: 127.0.0.1:1\n")
         out = self.install()
         self.assertEqual(config.read_text(), "mirror: {name: mine, root: /srv}\n")
+        self.assertEqual(collector.read_text(), "listen: 127.0.0.1:1\n")
         self.assertIn("keeping existing", out)
+        self.assertIn(f"keeping existing {collector}", out)
 
 
 class InstalledHooksUnderCron(harness.TreeTestCase):
