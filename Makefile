@@ -10,6 +10,7 @@
 #   make demo       build a demo mirror under build/demo and run the agent on it
 #   make bench      benchmarks (tables, not pass/fail)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make deb        build/webseed-agent_VERSION_ARCH.deb (dpkg-deb; contrib/debian/)
 #   make install    PREFIX=/usr/local DESTDIR= (stripped binaries; NOSTRIP=1 keeps the symbols)
 #
 # Packagers: CPPFLAGS, CXXFLAGS (default -O2 -g) and LDFLAGS are honoured; warnings are errors
@@ -25,7 +26,7 @@ MANDIR = $(PREFIX)/share/man/man1
 DOCDIR = $(PREFIX)/share/doc/webseed-agent
 SYSCONFDIR ?= /etc
 HOOKDIR = $(PREFIX)/share/webseed-agent/hooks
-UNITDIR = $(PREFIX)/share/webseed-agent/systemd
+UNITDIR ?= $(PREFIX)/share/webseed-agent/systemd
 PYTHON ?= /usr/bin/python3
 
 CXX ?= g++
@@ -80,7 +81,7 @@ cobjs = $(patsubst contrib/collector/%.cc,$(1)/obj/collector/%.o,$(2))
 COLLECTOR_LIBS = $(call pc_libs,libssl,-lssl) $(LIBS)
 CPPFLAGS_COLLECTOR = $(CPPFLAGS_AGENT) -Icontrib/collector -I$(BUILD)/gen
 
-.PHONY: all check unit integration interop demo bench install uninstall clean deps deps-test format lint asan fuzz
+.PHONY: all check unit integration interop demo bench install uninstall deb clean deps deps-test format lint asan fuzz
 all: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 
 deps:
@@ -214,6 +215,10 @@ install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	else \
 	  install -m 0644 conf/agent.yaml $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml; \
 	fi
+
+# ---- Debian package: build/webseed-agent_VERSION_ARCH.deb (contrib/debian/) ----
+deb: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
+	@MAKE="$(MAKE)" contrib/debian/build-deb $(VERSION) $(BUILD)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-collector $(DESTDIR)$(MANDIR)/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-collector.1
