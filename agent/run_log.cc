@@ -15,7 +15,7 @@ void syslog_only(LogLevel level, const std::string& message)
                        : level == LogLevel::notice  ? LOG_NOTICE
                                                     : LOG_INFO;
   ::openlog("webseed-agent", LOG_PID, LOG_DAEMON);
-  ::syslog(priority, "%s", util::escape_for_terminal(message).c_str());
+  ::syslog(priority, "%s", util::escape_in_message(message).c_str());
 }
 
 RunLog::RunLog(bool always_stderr) : m_stderr(always_stderr || ::isatty(STDERR_FILENO) == 1)
@@ -30,7 +30,7 @@ RunLog::~RunLog()
 
 void RunLog::say(LogLevel level, const std::string& message)
 {
-  const std::string text = util::escape_for_terminal(message);
+  const std::string text = util::escape_in_message(message);
   int priority = LOG_INFO;
   const char* prefix = "";
   switch (level) {
