@@ -77,3 +77,17 @@ TEST_CASE("human output escapes names and lists problem entries only", "[output]
   agent::print_links_human(verbose, sample(), agent::Verbose::yes);
   CHECK(verbose.str().find("good") != std::string::npos);
 }
+
+TEST_CASE("a finding code as long as its column is still apart from the path", "[output]")
+{
+  for (const Code code : {Code::http_content_mismatch, Code::torrent_format_unsupported,
+                          Code::dangling}) {
+    agent::Finding f{code, "experimental/torrent-symlinks/x", std::nullopt, "msg", ""};
+    std::ostringstream out;
+    agent::print_finding_human(out, f, 2);
+    const std::string line = out.str().substr(0, out.str().find('\n'));
+    INFO(line);
+    CHECK(line.find(std::string(agent::code_name(code)) + " ") != std::string::npos);
+    CHECK(line.ends_with(" experimental/torrent-symlinks/x"));
+  }
+}
