@@ -226,8 +226,14 @@ int run_cli(int argc, char** argv)
     if (argc <= 1) {
       std::cout << app.help();
     }
-    std::cerr << "webseed-agent: error: " << e.what()
-              << "\nRun 'webseed-agent --help' for usage.\n";
+    // The help of the (sub)command given: `report` alone points to `report --help`.
+    std::string command = "webseed-agent";
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      command += " " + sub->get_name();
+    }
+    std::cerr << "webseed-agent: error: " << e.what() << "\nRun '" << command
+              << " --help' for usage.\n";
     return to_int(ExitCode::usage);
   }
 
