@@ -15,12 +15,13 @@ namespace agent {
 namespace {
 
 void print_human(std::ostream& out, const std::string& root, const std::string& base_url,
-                 const std::vector<TorrentResult>& results, double seconds)
+                 bool no_probe, const std::vector<TorrentResult>& results, double seconds)
 {
   out << "mirror root:  " << util::escape_for_terminal(root) << '\n';
   out << "web seed:     "
-      << (base_url.empty() ? "not probed (no mirror.base_url or --base-url)"
-                           : util::escape_for_terminal(base_url))
+      << (!base_url.empty() ? util::escape_for_terminal(base_url)
+          : no_probe        ? std::string("not probed (--no-probe)")
+                            : std::string("not probed (no mirror.base_url or --base-url)"))
       << '\n';
   std::size_t ready = 0;
   std::uint64_t bytes = 0;
@@ -98,7 +99,7 @@ ExitCode run_check(const Settings& settings, const CheckOptions& options, std::o
   if (options.json) {
     out << check_json(run).dump(2) << '\n';
   } else {
-    print_human(out, run.root, run.base_url, run.torrents, run.seconds);
+    print_human(out, run.root, run.base_url, options.no_probe, run.torrents, run.seconds);
   }
   out.flush();
   return run.all_ready() ? ExitCode::ok : ExitCode::findings;
