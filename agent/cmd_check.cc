@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
 
 namespace agent {
 
@@ -25,6 +26,7 @@ void print_human(std::ostream& out, const std::string& root, const std::string& 
       << '\n';
   std::size_t ready = 0;
   std::uint64_t bytes = 0;
+  std::set<std::string> seen_hints; // each distinct hint in full once
   // Torrents that are not ready first, then those with warnings; ready ones in one line each.
   for (int pass = 0; pass < 2; ++pass) {
     for (const TorrentResult& r : results) {
@@ -42,7 +44,7 @@ void print_human(std::ostream& out, const std::string& root, const std::string& 
       }
       out << '\n';
       for (const Finding& f : r.report.findings) {
-        print_finding_human(out, f, 2);
+        print_finding_human(out, f, 2, &seen_hints);
       }
       ClientSet cannot;
       for (const auto& [family, usable] : client_usability(r.report.findings)) {

@@ -45,7 +45,8 @@ util::Json finding_json(const Finding& finding)
   return j;
 }
 
-void print_finding_human(std::ostream& out, const Finding& finding, int indent)
+void print_finding_human(std::ostream& out, const Finding& finding, int indent,
+                         std::set<std::string>* seen_hints)
 {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   const std::string cont(static_cast<std::size_t>(indent + k_code_width), ' ');
@@ -61,7 +62,11 @@ void print_finding_human(std::ostream& out, const Finding& finding, int indent)
     out << cont << "url: " << util::escape_in_message(finding.url) << '\n';
   }
   if (!finding.hint.empty()) {
-    out << cont << "hint: " << util::escape_in_message(finding.hint) << '\n';
+    if (seen_hints != nullptr && !seen_hints->insert(finding.hint).second) {
+      out << cont << "hint: as above\n";
+    } else {
+      out << cont << "hint: " << util::escape_in_message(finding.hint) << '\n';
+    }
   }
 }
 
@@ -69,11 +74,12 @@ void print_links_human(std::ostream& out, const LinkAudit& audit, Verbose verbos
 {
   out << "mirror root:  " << util::escape_for_terminal(audit.root) << '\n'
       << "symlinks dir: " << util::escape_for_terminal(audit.symlinks_dir) << '\n';
+  std::set<std::string> seen_hints; // each distinct hint in full once
   for (const Finding& f : audit.tree_findings) {
     out << '\n'
         << std::left << std::setw(9) << (f.severity() == Severity::error ? "ERROR" : "WARNING")
         << "(whole tree)\n";
-    print_finding_human(out, f, 2);
+    print_finding_human(out, f, 2, &seen_hints);
   }
   const auto print_entries = [&](auto&& wanted, std::string_view label) {
     for (const EntryAudit& e : audit.entries) {
@@ -84,7 +90,7 @@ void print_links_human(std::ostream& out, const LinkAudit& audit, Verbose verbos
           << std::left << std::setw(9) << label << util::escape_for_terminal(e.name) << "  ("
           << count_of(e.links, "link", "links") << ")\n";
       for (const Finding& f : e.findings) {
-        print_finding_human(out, f, 2);
+        print_finding_human(out, f, 2, &seen_hints);
       }
     }
   };

@@ -7,6 +7,8 @@
 #include "util/json_text.h"
 
 #include <ostream>
+#include <set>
+#include <string>
 
 namespace agent {
 
@@ -24,7 +26,10 @@ util::Json links_json(const LinkAudit& audit);
 // every command that reports findings.
 util::Json finding_json(const Finding& finding);
 
-// One finding as human lines, indented by `indent` spaces; shared by every command.
-void print_finding_human(std::ostream& out, const Finding& finding, int indent);
+// One finding as human lines, indented by `indent` spaces; shared by every command. With
+// `seen_hints`, a hint already printed in this output (the same cause repeated on many files)
+// is shown as "hint: as above" instead of in full; the hints printed are added to it.
+void print_finding_human(std::ostream& out, const Finding& finding, int indent,
+                         std::set<std::string>* seen_hints = nullptr);
 
 } // namespace agent

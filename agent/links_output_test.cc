@@ -91,3 +91,30 @@ TEST_CASE("a finding code as long as its column is still apart from the path", "
     CHECK(line.ends_with(" experimental/torrent-symlinks/x"));
   }
 }
+
+TEST_CASE("a hint repeated for many files is printed in full once", "[output]")
+{
+  std::set<std::string> seen;
+  std::ostringstream out;
+  for (int i = 0; i < 3; ++i) {
+    agent::Finding f{Code::dangling, "experimental/torrent-symlinks/x" + std::to_string(i),
+                     std::nullopt, "target does not exist", "rsync skipped them: add --links"};
+    agent::print_finding_human(out, f, 2, &seen);
+  }
+  agent::Finding other{Code::dangling, "y", std::nullopt, "m", "another cause"};
+  agent::print_finding_human(out, other, 2, &seen);
+  const std::string text = out.str();
+  const auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  CHECK(count("hint: rsync skipped them: add --links\n") == 1);
+  CHECK(count("hint: as above\n") == 2);
+  CHECK(count("hint: another cause\n") == 1);
+  // Without a set (a single finding), the hint is always in full.
+  std::ostringstream single;
+  agent::print_finding_human(single, other, 2);
+  CHECK(single.str().find("hint: another cause\n") != std::string::npos);
+}
