@@ -126,5 +126,17 @@ dpkg --purge webseed-agent >/dev/null
         self.assertFalse(os.path.exists("/usr/bin/webseed-agent"), "the machine never saw it")
 
 
+class PackagingScripts(unittest.TestCase):
+    def test_scripts_pass_shellcheck(self):
+        shellcheck = shutil.which("shellcheck")
+        if shellcheck is None:
+            self.skipTest("shellcheck not installed (apt-get install shellcheck)")
+        for name in ("build-deb", "postinst", "postrm"):
+            with self.subTest(script=name):
+                proc = subprocess.run([shellcheck, str(harness.REPO / "contrib/debian" / name)],
+                                      stdout=subprocess.PIPE, text=True, timeout=60)
+                self.assertEqual(proc.returncode, 0, proc.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
