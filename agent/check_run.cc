@@ -184,6 +184,9 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     for (Finding& f : entry.unexpected_files()) {
       r.report.findings.push_back(std::move(f));
     }
+    if (auto quirks = quirk_finding(r.path, t)) {
+      r.report.findings.push_back(std::move(*quirks));
+    }
     sort_findings(r.report.findings);
     done_before += t.total_size;
   }
