@@ -297,12 +297,16 @@ private:
         // BEP 47: a symlink has no data in the torrent, whatever length it claims.
         f.length = f.symlink ? 0 : non_negative(*len, [&] { return where() + ".length"; });
         auto path = find_typed(entry, "path", bencode::Type::list, where);
-        if (!path) {
+        if (path) {
+          f.path = path_list(*path, [&] { return where() + ".path"; });
+          if (f.path.empty() && !f.pad) {
+            unsafe(*path, where() + ".path is empty");
+          }
+        } else if (f.pad) {
+          // libtorrent names a pad file without a path .pad/LENGTH (BEP 47's convention).
+          f.path = {".pad", std::to_string(f.length)};
+        } else {
           invalid(entry, where() + ".path is missing");
-        }
-        f.path = path_list(*path, [&] { return where() + ".path"; });
-        if (f.path.empty() && !f.pad) {
-          unsafe(*path, where() + ".path is empty");
         }
         if (f.symlink) {
           if (auto target = find_typed(entry, "symlink path", bencode::Type::list, where)) {
