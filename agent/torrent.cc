@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace agent {
 
@@ -656,24 +655,40 @@ private:
   }
 
   // A URL list as clients read it: one string, or a list whose string items count (other
-  // items are skipped, as libtorrent does); blanks trimmed, empty and repeated ones dropped
-  // (through a set of views into the torrent's bytes: linear in the list).
+  // items are skipped, as libtorrent does); blanks trimmed, empty and repeated ones dropped.
+  // Repeats are found through an open-addressing table of indices into `out` (no allocation
+  // per URL): linear in the list.
   static void add_urls(std::vector<std::string>& out, const std::optional<bencode::Node>& node)
   {
     if (!node) {
       return;
     }
-    std::unordered_set<std::string_view> seen;
+    const std::size_t first = out.size();
+    std::size_t capacity = 4;
     if (node->is_list()) {
       const std::size_t n = node->size();
-      out.reserve(out.size() + n);
-      seen.reserve(n);
+      out.reserve(first + n);
+      while (capacity < 2 * n) {
+        capacity *= 2;
+      }
     }
+    constexpr std::uint32_t k_empty = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> slots(capacity, k_empty);
+    const std::size_t mask = capacity - 1;
     const auto add = [&](std::string_view url) {
       const std::string_view u = trimmed(url);
-      if (!u.empty() && seen.insert(u).second) {
-        out.emplace_back(u);
+      if (u.empty()) {
+        return;
       }
+      const std::size_t hash = std::hash<std::string_view>{}(u);
+      std::size_t slot = hash & mask;
+      for (; slots[slot] != k_empty; slot = (slot + 1) & mask) {
+        if (out[first + slots[slot]] == u) {
+          return;
+        }
+      }
+      slots[slot] = static_cast<std::uint32_t>(out.size() - first);
+      out.emplace_back(u);
     };
     if (node->is_string()) {
       add(node->string());
