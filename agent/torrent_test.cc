@@ -389,6 +389,30 @@ TEST_CASE("v2 and hybrid torrents: roots, piece layers and the v1/v2 consistency
   }
 }
 
+TEST_CASE("a pad file without a path is .pad/LENGTH, as libtorrent names it", "[torrent]")
+{
+  const auto files = blist({bdict({{"length", bint(100)}, {"path", blist({bstr("a")})}}),
+                            bdict({{"attr", bstr("p")}, {"length", bint(16284)}}),
+                            bdict({{"length", bint(5)}, {"path", blist({bstr("b")})}})});
+  auto t = agent::parse_torrent(bdict({{"info", bdict({{"files", files},
+                                                       {"name", bstr("d")},
+                                                       {"piece length", bint(16384)},
+                                                       {"pieces", bstr(hashes(2))}})}}),
+                                "t.torrent");
+  REQUIRE(t);
+  REQUIRE(t->files.size() == 3);
+  CHECK(t->files[1].pad);
+  CHECK(t->files[1].joined_path() == ".pad/16284");
+  CHECK(t->total_size == 105);
+  // A file that is not a pad file still needs its path.
+  const auto no_path = blist({bdict({{"length", bint(100)}})});
+  CHECK(error_of(bdict({{"info", bdict({{"files", no_path},
+                                        {"name", bstr("d")},
+                                        {"piece length", bint(16384)},
+                                        {"pieces", bstr(hashes(1))}})}}))
+            .message == "t.torrent: byte 16: info.files[0].path is missing");
+}
+
 TEST_CASE("v2 and hybrid info dictionaries stay canonical; quirks outside them are accepted",
           "[torrent]")
 {
