@@ -1,5 +1,6 @@
 #include "check_run.h"
 
+#include "client_families.h"
 #include "error.h"
 #include "links_output.h"
 #include "mirror_entry.h"
@@ -38,6 +39,15 @@ util::Json probe_json(const ProbeOutcome& p)
       q["effective_url"] = util::to_utf8_lossy(r.effective_url);
     }
     q["seconds"] = static_cast<double>(static_cast<long long>(r.seconds * 1000)) / 1000;
+    if (r.family != AddressFamily::any) {
+      q["family"] = std::string(family_text(r.family));
+    }
+    if (!r.address.empty()) {
+      q["address"] = r.address;
+    }
+    if (r.retries > 0) {
+      q["retries"] = r.retries;
+    }
     j["requests"].push_back(std::move(q));
   }
   return j;
@@ -54,6 +64,7 @@ util::Json result_json(const TorrentResult& r)
   }
   put_info_hashes(j, r.torrent ? &*r.torrent : nullptr);
   j["ready"] = r.report.ready();
+  j["clients"] = client_usability_names(r.report.findings);
   j["bytes"] = r.report.bytes_verified;
   j["cached"] = r.report.cached;
   j["files_cached"] = r.report.files_cached;
@@ -186,6 +197,9 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     }
     if (auto quirks = quirk_finding(r.path, t)) {
       r.report.findings.push_back(std::move(*quirks));
+    }
+    if (auto format = format_finding(t, settings.config.symlinks_dir + "/" + t.name)) {
+      r.report.findings.push_back(std::move(*format));
     }
     sort_findings(r.report.findings);
     done_before += t.total_size;

@@ -1,5 +1,6 @@
 #include "cmd_check.h"
 
+#include "client_families.h"
 #include "error.h"
 #include "links_output.h"
 #include "nagios_output.h"
@@ -41,6 +42,16 @@ void print_human(std::ostream& out, const std::string& root, const std::string& 
       out << '\n';
       for (const Finding& f : r.report.findings) {
         print_finding_human(out, f, 2);
+      }
+      ClientSet cannot;
+      for (const auto& [family, usable] : client_usability(r.report.findings)) {
+        cannot = usable ? cannot : cannot | ClientSet{family};
+      }
+      if (!cannot.empty()) {
+        out << "  clients: " << clients_text(cannot)
+            << (r.report.ready() ? " cannot fetch this torrent (a limit of the torrent, not of "
+                                   "this mirror)\n"
+                                 : " cannot fetch this torrent from this mirror\n");
       }
       if (r.probe && r.probe->probed) {
         const ProbeResult& p = r.probe->result;

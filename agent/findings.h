@@ -3,6 +3,8 @@
 // Documented in docs/findings.md.
 #pragma once
 
+#include "client_set.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -82,6 +84,9 @@ struct Finding {
   std::string url; // http-* findings: the URL that showed the problem
   // Most codes have one severity; http-redirect is an error when it leads to another file.
   std::optional<Severity> severity_override;
+  // The client families this finding concerns, when not the code's own row in
+  // client_families.h (e.g. a redirect only libtorrent cannot follow). See affected_clients().
+  std::optional<ClientSet> clients_override;
 
   Severity severity() const { return severity_override.value_or(severity_of(code)); }
 };

@@ -82,6 +82,9 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     r.content_range.clear();
     r.content_encoding.clear();
     r.content_type.clear();
+    r.retry_after.clear();
+  } else if (header_is(line, "retry-after")) {
+    r.retry_after = header_value(line, 11);
   } else if (header_is(line, "content-range")) {
     r.content_range = header_value(line, 13);
   } else if (header_is(line, "content-encoding")) {
@@ -93,6 +96,16 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 }
 
 } // namespace
+
+std::string_view family_text(AddressFamily family)
+{
+  switch (family) {
+  case AddressFamily::ipv4: return "ipv4";
+  case AddressFamily::ipv6: return "ipv6";
+  case AddressFamily::any: break;
+  }
+  return "any";
+}
 
 void apply_transfer_policy(CURL* easy, long timeout_ms, const std::string& ca_file)
 {
@@ -141,6 +154,10 @@ Easy make_easy(const HttpRequest& request, Transfer& t, const FetchLimits& limit
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+  curl_easy_setopt(e, CURLOPT_IPRESOLVE,
+                   limits.family == AddressFamily::ipv4   ? CURL_IPRESOLVE_V4
+                   : limits.family == AddressFamily::ipv6 ? CURL_IPRESOLVE_V6
+                                                          : CURL_IPRESOLVE_WHATEVER);
   if (request.range) {
     const std::string range =
         std::to_string(request.range->first) + "-" + std::to_string(request.range->second);
@@ -160,6 +177,10 @@ void collect(Transfer& t, CURLcode result)
     r.effective_url = url;
   }
   curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &r.seconds);
+  char* ip = nullptr;
+  if (curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) {
+    r.primary_ip = ip;
+  }
   if (result == CURLE_OK || (result == CURLE_WRITE_ERROR && r.body_cut)) {
     return;
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace agent {
@@ -35,19 +36,28 @@ struct HttpResponse {
   std::string content_range;    // the final response's Content-Range header, if any
   std::string content_encoding; // its Content-Encoding header, if any
   std::string content_type;     // its Content-Type header, if any
+  std::string retry_after;      // its Retry-After header, if any (http_headers.h parses it)
   std::string effective_url;    // where the last request went (after redirects)
+  std::string primary_ip;       // the address of the last connection, when one was tried
   long redirects = 0;
   std::string body; // at most max_body bytes
   double seconds = 0;
 };
+
+// Which addresses of a host name to connect to.
+enum class AddressFamily { any, ipv4, ipv6 };
+
+// "ipv4", "ipv6" ("any" for any): the strings of messages and of the JSON evidence.
+std::string_view family_text(AddressFamily family);
 
 struct FetchLimits {
   std::chrono::milliseconds request_timeout{20'000};
   std::chrono::milliseconds batch_timeout{120'000}; // the whole batch
   long connections_per_host = 2;
   long max_redirects = 5;
-  std::string ca_file;    // "" = the system CA store
-  std::string user_agent; // "" = webseed-agent/VERSION
+  std::string ca_file;                       // "" = the system CA store
+  std::string user_agent;                    // "" = webseed-agent/VERSION
+  AddressFamily family = AddressFamily::any; // only addresses of this family (CURLOPT_IPRESOLVE)
 };
 
 // The one policy of every libcurl transfer the agent makes (probe and reports): no signals,

@@ -1,5 +1,6 @@
 #include "links_output.h"
 
+#include "client_families.h"
 #include "util/text.h"
 
 #include <iomanip>
@@ -31,6 +32,7 @@ util::Json finding_json(const Finding& finding)
   if (!finding.url.empty()) {
     j["url"] = util::to_utf8_lossy(finding.url);
   }
+  j["clients"] = client_names(affected_clients(finding));
   if (!finding.pieces.empty()) {
     j["pieces"] = finding.pieces;
   }

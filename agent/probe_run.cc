@@ -94,6 +94,9 @@ std::vector<ProbeOutcome> run_probes(Resolver& resolver, const std::string& root
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::seconds(pc.timeout_s);
   std::uint64_t run_budget = pc.max_bytes_per_run;
+  // Each address family of the base URL's host is probed on its own (resolved once a run).
+  const std::vector<AddressFamily> families =
+      candidates.empty() ? std::vector<AddressFamily>{} : probe_families(base_url);
   for (const std::size_t i : candidates) {
     const Torrent& t = *inputs[i].torrent;
     ProbeOutcome& o = out[i];
@@ -114,6 +117,7 @@ std::vector<ProbeOutcome> run_probes(Resolver& resolver, const std::string& root
     ps.fetch.batch_timeout = left;
     ps.fetch.connections_per_host = static_cast<long>(pc.connections_per_host);
     ps.fetch.ca_file = pc.ca_file;
+    ps.families = families;
     MirrorEntry entry(resolver, root, config.symlinks_dir, t);
     LocalReader reader(resolver, entry, t);
     const LocalBytes local = [&](std::size_t file, std::uint64_t offset, std::uint64_t length) {

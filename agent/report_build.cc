@@ -1,5 +1,6 @@
 #include "report_build.h"
 
+#include "client_families.h"
 #include "torrent_output.h"
 #include "util/text.h"
 #include "version.h"
@@ -58,6 +59,9 @@ util::Json evidence_json(const TorrentResult& r)
                              {"purpose", q.purpose},
                              {"status", q.status > 0 ? util::Json(q.status) : util::Json(nullptr)},
                              {"ok", q.ok}});
+    if (q.family != AddressFamily::any) {
+      e["requests"].back()["family"] = std::string(family_text(q.family));
+    }
   }
   return e;
 }
@@ -71,6 +75,7 @@ util::Json torrent_json(const TorrentResult& r)
   t["name"] = r.torrent ? util::Json(util::to_utf8_lossy(r.torrent->name)) : util::Json(nullptr);
   put_info_hashes(t, r.torrent ? &*r.torrent : nullptr);
   t["ready"] = r.report.ready();
+  t["clients"] = client_usability_names(r.report.findings);
   std::vector<std::string> codes;
   for (const Finding& f : r.report.findings) {
     const std::string code(code_name(f.code));
@@ -87,7 +92,8 @@ util::Json torrent_json(const TorrentResult& r)
     t["problems"].push_back({{"code", std::string(code_name(f.code))},
                              {"severity", std::string(severity_name(f.severity()))},
                              {"path", util::to_utf8_lossy(f.path)},
-                             {"message", util::to_utf8_lossy(f.message)}});
+                             {"message", util::to_utf8_lossy(f.message)},
+                             {"clients", client_names(affected_clients(f))}});
   }
   t["bytes_verified"] = r.report.bytes_verified;
   t["cached"] = r.report.cached;

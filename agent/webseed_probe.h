@@ -1,25 +1,22 @@
 // webseed_probe.h: does the mirror's own web server serve a torrent the way web-seed clients
 // fetch it? (BEP 19: BASE/SYMLINKS_DIR/name[/path...], Range requests.)
 //
-// plan_probe() picks what to fetch, like real clients and within a byte budget: whole pieces
-// (libtorrent asks for whole pieces, up to 16 MiB) checked against the torrent's own hashes
-// (v1 SHA-1, or the v2 piece layer / pieces root), a 1 MiB request (Transmission) and a 32 KiB
-// one (older clients) inside the largest file, the end of each file (a range ending exactly
-// at EOF, whole small files such as DIGESTS), and ranges straddling 2 GiB and 4 GiB in files
-// that large. Every answer not checked against a piece hash is compared with the bytes of
-// the local file, which `check` has verified.
-//
-// probe_torrent() fetches the plan (http_fetch.h) and judges every answer: transport errors
-// (http-unreachable), timeouts (http-timeout), redirects (http-redirect: a warning, an error
-// when it leads to another file), statuses (http-status), compression (http-content-encoding),
-// a missing or different range (http-range-ignored) and wrong bytes (http-content-mismatch).
-// One finding per code and file, with the URL and range that showed it.
+// probe_items() fetches a plan (probe_plan.h) through http_fetch.h and turns the judgement of
+// each answer (probe_judge.h) into findings: one finding per code and file, with the URL and
+// range that showed it, and the evidence of every request. Like clients, it backs off when the
+// server throttles (503/429): it waits (Retry-After honoured up to a bound, else 1, 2, 4 s),
+// retries the refused requests over one connection, and reports http-throttled when they were
+// served in the end (http-status when never). When the base URL's host name resolves to both
+// IPv4 and IPv6 addresses, each family is probed on its own (a failure on one family is a
+// finding whose message names the family and the address).
 #pragma once
 
 #include "findings.h"
 #include "http_fetch.h"
+#include "probe_plan.h"
 #include "torrent.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -27,21 +24,6 @@
 #include <vector>
 
 namespace agent {
-
-// A byte run of one torrent file (one request).
-using ProbeSegment = PieceRun;
-
-struct ProbeItem {
-  enum class Check { v1_piece, v2_piece, local };
-  Check check = Check::local;
-  std::uint64_t piece = 0;            // v1: global piece index; v2: index within the file
-  std::vector<ProbeSegment> segments; // one request each (a v1 piece may span files)
-  std::string purpose;                // "piece 0 (SHA-1)", "1 MiB request", "end of file"...
-};
-
-// What to fetch for `torrent`, at most `max_bytes` in all (at least one request when the
-// torrent has a non-empty file).
-std::vector<ProbeItem> plan_probe(const Torrent& torrent, std::uint64_t max_bytes);
 
 // Evidence of one request, for the JSON output and the reports.
 struct ProbeRequest {
@@ -55,6 +37,9 @@ struct ProbeRequest {
   std::optional<Code> code;  // what was wrong, when not ok
   std::string effective_url; // set when redirected
   double seconds = 0;
+  AddressFamily family = AddressFamily::any; // the family probed (any: not split)
+  std::string address;                       // the server address it went to, when known
+  unsigned retries = 0;                      // rounds it was retried after 503/429
 };
 
 struct ProbeResult {
@@ -73,16 +58,21 @@ struct ProbeSettings {
   std::string symlinks_dir;
   std::uint64_t max_bytes = 4u << 20; // per torrent
   FetchLimits fetch;
+  // The address families to probe one after the other (probe_families()); empty = whatever
+  // libcurl picks (one pass).
+  std::vector<AddressFamily> families;
+  // The longest Retry-After honoured; a longer one is not waited for (the answer stands).
+  std::chrono::seconds max_retry_after{30};
+  unsigned throttle_rounds = 3; // retry rounds after 503/429 answers (waits 1, 2, 4 s)
 };
+
+// The families to probe for `base_url`: {ipv4, ipv6} when its host name resolves to both,
+// the one family it resolves to, or {} (let libcurl decide) for an IP literal, a host that
+// does not resolve (the probe then reports http-unreachable) or an unparsable URL.
+std::vector<AddressFamily> probe_families(const std::string& base_url);
 
 ProbeResult probe_torrent(const Torrent& torrent, const LocalBytes& local,
                           const ProbeSettings& settings);
-
-// Whole pieces only, checked against the torrent's hashes (no local bytes needed): v1 piece
-// indices, or for a v2-only torrent piece indices within its largest file. Indices out of
-// range are left out. The collector's spot checks.
-std::vector<ProbeItem> plan_pieces(const Torrent& torrent,
-                                   const std::vector<std::uint64_t>& pieces);
 
 // Fetches and judges `items` (from plan_probe or plan_pieces).
 ProbeResult probe_items(const Torrent& torrent, const std::vector<ProbeItem>& items,

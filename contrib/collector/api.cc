@@ -114,6 +114,9 @@ HttpResponse get_mirrors(ApiContext& ctx)
       ++counts[std::string(state_name(c.state))];
       torrents[e.key] = {
           {"name", e.torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
+      if (!c.clients.empty()) {
+        torrents[e.key]["clients"] = c.clients;
+      }
     }
     const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
     out.push_back({{"name", m.name},
@@ -128,7 +131,16 @@ HttpResponse get_mirrors(ApiContext& ctx)
                    {"counts", counts},
                    {"torrents", torrents}});
   }
-  return json_response(200, Json{{"version", 1}, {"mirrors", out}});
+  // Warnings about the torrents themselves, once per torrent (not per mirror).
+  Json notes = Json::object();
+  for (const auto& [key, list] : l.notes) {
+    Json items = Json::array();
+    for (const TorrentNote& n : list) {
+      items.push_back({{"code", n.code}, {"message", n.message}, {"clients", n.clients}});
+    }
+    notes[key] = std::move(items);
+  }
+  return json_response(200, Json{{"version", 1}, {"mirrors", out}, {"torrent_notes", notes}});
 }
 
 HttpResponse get_metrics(ApiContext& ctx)

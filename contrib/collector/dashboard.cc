@@ -78,8 +78,15 @@ std::string render_dashboard(const Catalog& catalog, const Listing& listing, std
   }
   h += "</p>\n<table id=\"matrix\">\n<tr><th>mirror</th><th>last report</th>";
   for (const CatalogEntry& e : catalog.entries()) {
-    h += "<th class=\"t\" title=\"" + html_escape(e.key) + "\">" + html_escape(e.torrent->name) +
-         "</th>";
+    std::string title = e.key;
+    const auto notes = listing.notes.find(e.key);
+    if (notes != listing.notes.end()) {
+      for (const TorrentNote& n : notes->second) {
+        title += "\n" + n.code + ": " + n.message;
+      }
+    }
+    h += "<th class=\"t\" title=\"" + html_escape(title) + "\">" + html_escape(e.torrent->name) +
+         (notes != listing.notes.end() ? " *" : "") + "</th>";
   }
   h += "</tr>\n";
   for (const MirrorRow& m : listing.mirrors) {
@@ -89,13 +96,31 @@ std::string render_dashboard(const Catalog& catalog, const Listing& listing, std
     for (const CatalogEntry& e : catalog.entries()) {
       const Cell& c = listing.cell(m.name, e.key);
       const std::string state(state_name(c.state));
-      h += "<td class=\"c " + state + "\" title=\"" + html_escape(c.reason) +
+      const std::string clients = clients_line(c.clients);
+      const std::string title = c.reason + (clients.empty() ? "" : "\nclients: " + clients);
+      h += "<td class=\"c " + state + "\" title=\"" + html_escape(title) +
            "\"><details><summary>" + state + "</summary><p>" + html_escape(c.reason) +
-           "</p></details></td>";
+           (clients.empty() ? "" : "<br>clients: " + html_escape(clients)) + "</p></details></td>";
     }
     h += "</tr>\n";
   }
-  h += "</table>\n<p>JSON: <a href=\"/api/v1/mirrors\">/api/v1/mirrors</a> · metrics: "
+  h += "</table>\n";
+  if (!listing.notes.empty()) {
+    h += "<h2>Torrent notes</h2>\n<p>About the torrents themselves, on every mirror (no mirror "
+         "can fix them; the mirrors stay listed):</p>\n<ul id=\"notes\">\n";
+    for (const CatalogEntry& e : catalog.entries()) {
+      const auto notes = listing.notes.find(e.key);
+      if (notes == listing.notes.end()) {
+        continue;
+      }
+      for (const TorrentNote& n : notes->second) {
+        h += "<li><b>" + html_escape(e.torrent->name) + "</b>: " + html_escape(n.code) + ": " +
+             html_escape(n.message) + "</li>\n";
+      }
+    }
+    h += "</ul>\n";
+  }
+  h += "<p>JSON: <a href=\"/api/v1/mirrors\">/api/v1/mirrors</a> · metrics: "
        "<a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
   return h;
 }

@@ -1,5 +1,10 @@
 #include "listing.h"
 
+#include "client_families.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <ctime>
 
 namespace collector {
@@ -46,6 +51,27 @@ std::vector<std::string> Listing::base_urls(const std::string& key) const
   }
   return out;
 }
+
+namespace {
+
+// {"libtorrent": true, ...} as stored from a report; malformed or non-boolean entries are
+// left out (a report passed the schema, but the database is not trusted with our output).
+std::map<std::string, bool> parse_clients(const std::string& text)
+{
+  std::map<std::string, bool> out;
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) {
+    return out;
+  }
+  for (const auto& [family, usable] : j.items()) {
+    if (usable.is_boolean() && out.size() < 8 && family.size() < 32) {
+      out[family] = usable.get<bool>();
+    }
+  }
+  return out;
+}
+
+} // namespace
 
 Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mirrors,
                         const std::vector<Claim>& claims, const std::vector<SpotCheck>& spots,
@@ -94,10 +120,65 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
       } else {
         c = {CellState::listed, "ready; spot check passed: " + spot->second->reason};
       }
+      if (claim != claim_of.end() && !claim->second->clients_json.empty()) {
+        c.clients = parse_clients(claim->second->clients_json);
+      }
       l.cells[{m.name, e.key}] = std::move(c);
     }
   }
+  std::map<std::string, std::vector<const Claim*>> claims_of;
+  for (const MirrorRow& m : mirrors) {
+    if (m.disabled || !m.opted_in) {
+      continue;
+    }
+    for (const CatalogEntry& e : catalog.entries()) {
+      if (const auto claim = claim_of.find({m.name, e.key}); claim != claim_of.end()) {
+        claims_of[e.key].push_back(claim->second);
+      }
+    }
+  }
+  for (const CatalogEntry& e : catalog.entries()) {
+    std::vector<TorrentNote> notes = torrent_notes(e, claims_of[e.key]);
+    if (!notes.empty()) {
+      l.notes[e.key] = std::move(notes);
+    }
+  }
   return l;
+}
+
+std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
+                                       const std::vector<const Claim*>& claims)
+{
+  std::vector<TorrentNote> notes;
+  const agent::Torrent& t = *entry.torrent;
+  if (auto f = agent::format_finding(t, t.name)) {
+    notes.push_back({std::string(agent::code_name(f->code)), f->message,
+                     agent::client_names(agent::affected_clients(*f))});
+  }
+  const bool everywhere =
+      !claims.empty() && std::all_of(claims.begin(), claims.end(), [](const Claim* c) {
+        const auto codes = nlohmann::json::parse(c->codes_json, nullptr, false);
+        return codes.is_array() &&
+               std::find(codes.begin(), codes.end(), "pad-files-not-served") != codes.end();
+      });
+  if (everywhere) {
+    notes.push_back(
+        {"pad-files-not-served",
+         "no mirror serves this torrent's BEP 47 pad files (NAME/.pad/N): aria2 fails on it "
+         "everywhere; ship zero-filled .pad/N files in the torrent-symlinks tree, or make the "
+         "torrent without pad files",
+         {"aria2"}});
+  }
+  return notes;
+}
+
+std::string clients_line(const std::map<std::string, bool>& clients)
+{
+  std::string out;
+  for (const auto& [family, usable] : clients) {
+    out += (out.empty() ? "" : ", ") + family + (usable ? " yes" : " no");
+  }
+  return out;
 }
 
 std::string webseed_base(const std::string& base_url, const std::string& symlinks_dir)

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace collector {
@@ -30,13 +31,29 @@ enum class CellState {
 std::string_view state_name(CellState state);
 
 struct Cell {
+  Cell() = default;
+  Cell(CellState state_, std::string reason_) : state(state_), reason(std::move(reason_)) {}
+
   CellState state = CellState::unknown;
   std::string reason; // one line for the dashboard
+  // The report's word on each client family (agent/client_families.h): can it fetch the
+  // torrent from this mirror. Empty when the report did not say (an older agent).
+  std::map<std::string, bool> clients;
+};
+
+// A warning about a torrent itself, the same on every mirror (shown once per torrent):
+// torrent-format-unsupported and torrent-noncanonical from the torrent, pad-files-not-served
+// when every mirror that reported the torrent says so.
+struct TorrentNote {
+  std::string code;
+  std::string message;
+  std::vector<std::string> clients; // the families it concerns
 };
 
 struct Listing {
   std::vector<MirrorRow> mirrors;                            // by name
   std::map<std::pair<std::string, std::string>, Cell> cells; // (mirror, catalog key)
+  std::map<std::string, std::vector<TorrentNote>> notes;     // catalog key -> its notes
   const Cell& cell(const std::string& mirror, const std::string& key) const;
   // The listed mirrors' base URLs for a catalog key, by mirror name.
   std::vector<std::string> base_urls(const std::string& key) const;
@@ -51,6 +68,14 @@ struct ListingPolicy {
 Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mirrors,
                         const std::vector<Claim>& claims, const std::vector<SpotCheck>& spots,
                         const ListingPolicy& policy);
+
+// The notes of one torrent: what the torrent itself says, and what every claim about it says
+// (claims: those of enabled, opted-in mirrors).
+std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
+                                       const std::vector<const Claim*>& claims);
+
+// "libtorrent yes, transmission no, aria2 yes"; "" when `clients` is empty.
+std::string clients_line(const std::map<std::string, bool>& clients);
 
 // The BEP 19 url-list entry for a mirror: BASE_URL + SYMLINKS_DIR + "/" (the client appends
 // the torrent's name and file path).

@@ -139,3 +139,55 @@ TEST_CASE("dashboard escapes what mirrors and torrents say", "[collector]")
   CHECK(html.find("<b>evil</b>") == std::string::npos);
   CHECK(html.find("&lt;b&gt;evil&lt;/b&gt;") != std::string::npos);
 }
+
+TEST_CASE("listing: per-client usability per cell, torrent notes once per torrent",
+          "[collector][clients]")
+{
+  agent::testing::TempTree t;
+  t.file("torrents/a.torrent",
+         agent::testing::bdict(
+             {{"info",
+               agent::testing::bdict({{"length", agent::testing::bint(40000)},
+                                      {"name", agent::testing::bstr("a.iso")},
+                                      {"piece length", agent::testing::bint(16384)},
+                                      {"pieces", agent::testing::bstr(std::string(60, 'h'))}})}}));
+  std::vector<std::string> problems;
+  auto catalog = Catalog::load(t / "torrents", problems);
+  REQUIRE(catalog);
+  const std::string key = catalog->entries()[0].key;
+  const std::int64_t now = 1'000'000;
+  std::vector<MirrorRow> mirrors{mirror("one", now - 60), mirror("two", now - 60),
+                                 mirror("off", now - 60)};
+  mirrors[2].disabled = true;
+  std::vector<Claim> claims{claim("one", key, true), claim("two", key, true),
+                            claim("off", key, true)};
+  for (Claim& c : claims) {
+    c.codes_json = R"(["pad-files-not-served"])";
+    c.clients_json = R"({"libtorrent": true, "transmission": true, "aria2": false})";
+  }
+  claims[2].codes_json = "[]"; // a disabled mirror does not count
+  claims[1].clients_json = R"({"aria2": "maybe", "libtorrent": true})"; // not booleans: dropped
+  const ListingPolicy policy{now, 12 * 3600, false};
+  Listing l = compute_listing(*catalog, mirrors, claims, {}, policy);
+
+  const Cell& one = l.cell("one", key);
+  CHECK(one.clients == std::map<std::string, bool>{
+                           {"aria2", false}, {"libtorrent", true}, {"transmission", true}});
+  CHECK(clients_line(one.clients) == "aria2 no, libtorrent yes, transmission yes");
+  CHECK(l.cell("two", key).clients == std::map<std::string, bool>{{"libtorrent", true}});
+
+  // pad files served nowhere: one note for the torrent, not one per mirror
+  REQUIRE(l.notes.count(key) == 1);
+  REQUIRE(l.notes.at(key).size() == 1);
+  CHECK(l.notes.at(key)[0].code == "pad-files-not-served");
+  CHECK(l.notes.at(key)[0].clients == std::vector<std::string>{"aria2"});
+  const std::string html = render_dashboard(*catalog, l, now, 12 * 3600);
+  CHECK(html.find("Torrent notes") != std::string::npos);
+  CHECK(html.find("clients: aria2 no, libtorrent yes, transmission yes") != std::string::npos);
+
+  // one mirror serves them: no note
+  claims[1].codes_json = "[]";
+  l = compute_listing(*catalog, mirrors, claims, {}, policy);
+  CHECK(l.notes.count(key) == 0);
+  CHECK(render_dashboard(*catalog, l, now, 12 * 3600).find("Torrent notes") == std::string::npos);
+}

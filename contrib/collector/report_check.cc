@@ -140,6 +140,9 @@ check_report(std::string_view body, const MirrorRow& mirror, std::string_view id
     c.name = text_of(t, "name");
     c.ready = t["ready"].get<bool>();
     c.codes_json = t["codes"].dump();
+    if (t.contains("clients") && t["clients"].is_object()) {
+      c.clients_json = t["clients"].dump();
+    }
     if (!t["problems"].empty()) {
       const nlohmann::json& p = t["problems"][0];
       c.reason = text_of(p, "code") + " " + text_of(p, "path") + ": " + text_of(p, "message");

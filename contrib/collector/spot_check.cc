@@ -46,6 +46,7 @@ SpotCheck spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
   settings.fetch.batch_timeout = std::chrono::seconds(config.spot.request_timeout_s * 2);
   settings.fetch.ca_file = config.spot.ca_file;
   settings.fetch.user_agent = "webseed-collector spot check";
+  settings.families = agent::probe_families(mirror.base_url);
   const auto items = agent::plan_pieces(t, pieces);
   const agent::ProbeResult probe = agent::probe_items(
       t, items, [](std::size_t, std::uint64_t, std::uint64_t) { return std::nullopt; }, settings);

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS claims(
   ready INTEGER NOT NULL,
   codes TEXT NOT NULL,
   reason TEXT NOT NULL,
-  report_id TEXT NOT NULL);
+  report_id TEXT NOT NULL,
+  clients TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS claims_mirror ON claims(mirror);
 CREATE TABLE IF NOT EXISTS spot_checks(
   mirror TEXT NOT NULL,
@@ -111,6 +112,22 @@ private:
 
 } // namespace
 
+namespace {
+
+bool has_column(sqlite3* db, const char* table, std::string_view column)
+{
+  const std::string sql = std::string("SELECT name FROM pragma_table_info('") + table + "')";
+  Stmt s(db, sql.c_str());
+  while (s.step() == SQLITE_ROW) {
+    if (s.text(0) == column) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
 std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string& path)
 {
   sqlite3* db = nullptr;
@@ -125,6 +142,12 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string
   std::string error;
   if (!sql_exec(db, "PRAGMA journal_mode=WAL", &error) ||
       !sql_exec(db, "PRAGMA synchronous=FULL", &error) || !sql_exec(db, k_schema, &error)) {
+    sqlite3_close(db);
+    return std::unexpected(path + ": " + error);
+  }
+  // Columns added later: a database made by an older collector gains them.
+  if (!has_column(db, "claims", "clients") &&
+      !sql_exec(db, "ALTER TABLE claims ADD COLUMN clients TEXT NOT NULL DEFAULT ''", &error)) {
     sqlite3_close(db);
     return std::unexpected(path + ": " + error);
   }
@@ -240,7 +263,7 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
     if (report.judged && listed) {
       for (const TorrentClaim& t : report.torrents) {
         Stmt s(m_db, "INSERT INTO claims(mirror, info_hash_v1, info_hash_v2, name, ready, codes, "
-                     "reason, report_id) VALUES(?,?,?,?,?,?,?,?)");
+                     "reason, report_id, clients) VALUES(?,?,?,?,?,?,?,?,?)");
         s.bind(1, mirror)
             .bind(2, t.info_hash_v1)
             .bind(3, t.info_hash_v2)
@@ -248,7 +271,8 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
             .bind(5, std::int64_t{t.ready ? 1 : 0})
             .bind(6, t.codes_json)
             .bind(7, t.reason)
-            .bind(8, report.report_id);
+            .bind(8, report.report_id)
+            .bind(9, t.clients_json);
         if (s.step() != SQLITE_DONE) {
           return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
         }
@@ -264,8 +288,8 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
 std::vector<Claim> Store::claims()
 {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT mirror, info_hash_v1, info_hash_v2, name, ready, codes, reason, report_id "
-               "FROM claims ORDER BY mirror, name");
+  Stmt s(m_db, "SELECT mirror, info_hash_v1, info_hash_v2, name, ready, codes, reason, "
+               "report_id, clients FROM claims ORDER BY mirror, name");
   std::vector<Claim> out;
   while (s.step() == SQLITE_ROW) {
     Claim c;
@@ -277,6 +301,7 @@ std::vector<Claim> Store::claims()
     c.codes_json = s.text(5);
     c.reason = s.text(6);
     c.report_id = s.text(7);
+    c.clients_json = s.text(8);
     out.push_back(std::move(c));
   }
   return out;

@@ -38,6 +38,8 @@ struct TorrentClaim {
   bool ready = false;
   std::string codes_json = "[]"; // the report's codes
   std::string reason;            // the first problem, for the dashboard
+  // The report's per-client usability ({"libtorrent": true, ...}); "" when it has none.
+  std::string clients_json;
 };
 
 struct Claim : TorrentClaim {

@@ -79,11 +79,13 @@ def _reject_constant(name: str) -> None:
 
 
 def run_agent(*args: PathLike, timeout: float = AGENT_TIMEOUT, cwd: Optional[PathLike] = None,
-              as_nobody: bool = False, env: Optional[dict[str, str]] = None) -> Result:
+              as_nobody: bool = False, env: Optional[dict[str, str]] = None,
+              wrap=None) -> Result:
     """Runs the agent with `args` and returns its Result; never raises on a non-zero exit.
     Fails the test (AssertionError) when it runs longer than `timeout` seconds or dies from
     a signal (a crash is never an acceptable answer).
-    as_nobody: run as user nobody/nogroup with no supplementary groups (needs root)."""
+    as_nobody: run as user nobody/nogroup with no supplementary groups (needs root).
+    wrap: a function argv -> argv, e.g. fixtures.names.HostsFile(...).wrap (pinned host names)."""
     exe = agent_path()
     if not exe.is_file():
         raise AssertionError(f"agent binary not found: {exe} (run `make`, or set WEBSEED_AGENT)")
@@ -91,6 +93,8 @@ def run_agent(*args: PathLike, timeout: float = AGENT_TIMEOUT, cwd: Optional[Pat
     if as_nobody:
         argv = [SETPRIV, "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                 str(_copy_for_nobody(exe)), *argv[1:]]
+    if wrap is not None:
+        argv = wrap(argv)
     env = sanitizer_env(dict(os.environ) if env is None else env)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -533,6 +533,10 @@ class ApiTest(CollectorTestCase):
 # --- 2. the real loop over HTTPS ------------------------------------------------------------------
 
 
+def mirror_doc(col, ca):
+    return col.json("/api/v1/mirrors", ca=ca)
+
+
 class LoopTest(CollectorTestCase):
     """nginx serves the mirror; the agent's `run` reports to the collector over HTTPS (its CA
     given as report.ca_file); the collector (spot checks off) lists the mirror."""
@@ -596,6 +600,12 @@ class LoopTest(CollectorTestCase):
         self.assertEqual({h: c["state"] for h, c in m["torrents"].items()},
                          {**{h: "listed" for h in SHARED.hashes.values()},
                           SHARED.odd_hash: "unknown"})
+        # Per-client usability per cell, from the agent's report (issue 12).
+        for h in SHARED.hashes.values():
+            clients = m["torrents"][h]["clients"]
+            self.assertEqual(set(clients), {"libtorrent", "transmission", "aria2"}, clients)
+            self.assertTrue(clients["libtorrent"])
+        self.assertIsInstance(mirror_doc(self.col, self.ca)["torrent_notes"], dict)
         odd = mirror_entry(self.col, ODD_MIRROR, ca=self.ca)
         self.assertEqual(odd["counts"], {"stale": n + 1})
         self.assertIsNone(odd["last_report_at"])

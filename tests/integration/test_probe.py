@@ -88,10 +88,16 @@ class ProbeTest(unittest.TestCase):
         self.assertEqual(doc["ready"], result.returncode == 0)
         return result, doc
 
-    @staticmethod
-    def codes(doc):
-        """{torrent name: sorted codes of its findings}"""
-        return {t["name"]: sorted({f["code"] for f in t["findings"]}) for t in doc["torrents"]}
+    # Warnings about the torrents themselves, the same on every server: the hybrid and the v2
+    # torrent are not for Transmission 3; the hybrid's BEP 47 pad files are not in this tree
+    # (test_pad_files_served_or_not checks both).
+    TORRENT_LEVEL = {"torrent-format-unsupported", "pad-files-not-served"}
+
+    @classmethod
+    def codes(cls, doc):
+        """{torrent name: sorted codes of its findings}, torrent-level warnings left out"""
+        return {t["name"]: sorted({f["code"] for f in t["findings"]} - cls.TORRENT_LEVEL)
+                for t in doc["torrents"]}
 
     @staticmethod
     def torrent(doc, name):
@@ -140,7 +146,8 @@ class ProbeTest(unittest.TestCase):
                 self.assertTrue(probe["probed"], t["name"])
                 self.assertGreater(len(probe["requests"]), 0)
                 self.assertTrue(all(r["ok"] and r["status"] in (200, 206)
-                                    for r in probe["requests"]), probe)
+                                    for r in probe["requests"]
+                                    if "pad file" not in r["purpose"]), probe)
                 self.assertLessEqual(probe["bytes"], 4 << 20)
             oracle = self.torrent(doc, ORACLE)["probe"]
             self.assertEqual(oracle["pieces_verified"], [0, BIG // (1 << 20)])
@@ -248,6 +255,8 @@ class ProbeTest(unittest.TestCase):
             self.assertEqual(self.codes(doc), {n: ["http-redirect"] for n in self.names})
             for t in doc["torrents"]:
                 for f in t["findings"]:
+                    if f["code"] in self.TORRENT_LEVEL:
+                        continue
                     self.assertIn(nginx.base_url, f["message"])
                     # Pieces spanning files (the mktorrent multi-file torrent): libtorrent 2.0
                     # cannot fetch them through redirects, so that one is an error.

@@ -1,4 +1,4 @@
-#include "webseed_probe.h"
+#include "probe_plan.h"
 
 #include "test_support.h"
 
