@@ -42,13 +42,8 @@ OK, INVALID, UNSAFE = "ok", "torrent-invalid", "unsafe-path"
 NONCANONICAL = "torrent-noncanonical"
 
 # Reasons, shared by the table and the corpus allow-list.
-UNSORTED = ("dictionary keys must be sorted and unique (canonical bencoding): otherwise the "
-            "info-hash depends on which duplicate or order a tool keeps when it re-encodes; "
-            "libtorrent only enforces this for v2")
 NONCANONICAL_INT = ("leading zeros and -0 are not canonical bencoding (BEP 3); libtorrent "
                     "reads them")
-TRAILING = ("bytes after the top-level dictionary (here a newline) are not part of a torrent; "
-            "libtorrent ignores them")
 OVERFLOW = "integers must fit in 64 bits wherever they are; libtorrent never reads unknown keys"
 UNSAFE_PATH = ("a path component that is empty, '.', '..', or holds '/' or NUL can escape or "
                "alias the torrent's directory; libtorrent sanitizes it and accepts the torrent, "
@@ -560,7 +555,7 @@ MODEL_DIFFERS: dict[str, str] = {
 # whose message holds this fragment (and a byte offset). No other corpus file warns.
 TRAILING_NEWLINE = "trailing data after the top-level value (1 byte after the end)"
 NONCANONICAL_FILES: dict[str, str] = {
-    # these files end with "\n" after the top-level dictionary (TRAILING)
+    # these files end with "\n" after the top-level dictionary
     "libtorrent/duplicate_files2.torrent": TRAILING_NEWLINE,
     "libtorrent/large_piece_size.torrent": TRAILING_NEWLINE,
     "libtorrent/v2_invalid_filename2.torrent": TRAILING_NEWLINE,
@@ -569,7 +564,7 @@ NONCANONICAL_FILES: dict[str, str] = {
     "transmission/Android-x86 8.1 r6 iso.torrent": TRAILING_NEWLINE,
     "transmission/bitcomet.utf-8.special.torrent": TRAILING_NEWLINE,
     "transmission/webseed-getright-string.torrent": TRAILING_NEWLINE,
-    # unsorted or duplicate keys in v1 torrents (UNSORTED)
+    # unsorted or duplicate keys in v1 torrents
     "libtorrent/pad_file.torrent": "keys not sorted",
     "libtorrent/pad_file_no_path.torrent": "keys not sorted",
     "libtorrent/unordered.torrent": "keys not sorted",
@@ -658,6 +653,8 @@ class CorpusTest(harness.TreeTestCase):
             with self.subTest(name):
                 self.check(name, (CORPUS / name).read_bytes(), self.agent[name], ALLOW)
         self.assertEqual(sorted(set(ALLOW) - set(self.files)), [], "allow-list: unknown files")
+        # Issue 12: what libtorrent accepts is refused only when unsafe or inconsistent.
+        self.assertEqual({why for _, _, why in ALLOW.values()}, {UNSAFE_PATH, LAYER_ROOT})
 
     def test_v1_torrents_agree_with_transmission_show(self):
         """A third reader for the v1 torrents the agent accepts (transmission-show 3.00 reads
