@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 
 namespace agent {
 
@@ -78,11 +79,91 @@ util::Json result_json(const TorrentResult& r)
   return j;
 }
 
+// `path` relative to `root`, lexically ("" or starting with ".." when it is not inside).
+std::filesystem::path relative_to(const std::string& path, const std::string& root)
+{
+  const auto normal = [](const std::string& p) {
+    std::filesystem::path n = std::filesystem::path(p).lexically_normal();
+    return n.has_filename() || n == n.root_path() ? n : n.parent_path(); // no trailing "/"
+  };
+  return normal(path).lexically_relative(normal(root));
+}
+
+bool inside_root(const std::string& path, const std::string& root)
+{
+  const std::filesystem::path rel = relative_to(path, root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// The .torrent files of `paths`, sorted, without duplicates. With tree_findings a path
+// inside the root that cannot be read, or a directory there without any .torrent, is a
+// torrents-missing finding on the run.
+std::vector<std::string> discover(const std::vector<std::string>& paths, const Settings& settings,
+                                  const CheckOptions& options, CheckRun& run)
+{
+  std::vector<std::string> out;
+  const std::string hint = "is it excluded from the sync (rsync --exclude, --delete-excluded)? "
+                           "else fix 'torrents' in the config file";
+  for (const std::string& path : paths) {
+    const bool finding = options.tree_findings && inside_root(path, settings.root);
+    auto found = find_torrents({path});
+    if (!found) {
+      if (!finding) {
+        throw Fatal(ExitCode::usage, "torrents " + found.error());
+      }
+      run.findings.emplace_back(Code::torrents_missing, relative_to(path, settings.root).string(),
+                                std::nullopt, "cannot read the torrents: " + found.error(), hint);
+      continue;
+    }
+    if (found->empty() && finding) {
+      run.findings.emplace_back(Code::torrents_missing, relative_to(path, settings.root).string(),
+                                std::nullopt, "no .torrent file in " + path, hint);
+    }
+    out.insert(out.end(), found->begin(), found->end());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// The symlinks dir as a finding on the run when it is not a directory inside the root.
+void require_symlinks_dir(Resolver& resolver, const Settings& settings, CheckRun& run)
+{
+  const std::string& dir = settings.config.symlinks_dir;
+  if (auto chain = resolver.resolve_dir(resolver.root_chain(), dir); !chain) {
+    run.findings.emplace_back(
+        Code::missing_tree, dir, std::nullopt,
+        "the symlinks dir is not usable: " + chain.error().describe(),
+        "is it excluded from the sync (rsync --exclude, --delete-excluded)? else fix "
+        "symlinks_dir in the config file");
+  }
+}
+
+// True when every file hashed for `report` still has, at its path in the tree as it is now,
+// the identity it was hashed with.
+bool hashed_files_still_there(Resolver& resolver, const Settings& settings, const Torrent& t,
+                              const PayloadReport& report)
+{
+  if (report.verified.empty()) {
+    return true;
+  }
+  resolver.forget();
+  MirrorEntry entry(resolver, settings.root, settings.config.symlinks_dir, t);
+  for (const auto& [index, identity] : report.verified) {
+    const LocatedFile now = entry.locate(t.files[index]);
+    if (!now.file || !(FileIdentity::of(now.file->st) == identity)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 } // namespace
 
 bool CheckRun::all_ready() const
 {
-  return std::all_of(torrents.begin(), torrents.end(),
+  return !has_error(findings) &&
+         std::all_of(torrents.begin(), torrents.end(),
                      [](const TorrentResult& r) { return r.report.ready(); });
 }
 
@@ -100,6 +181,10 @@ util::Json check_json(const CheckRun& run)
   util::put_bytes(j, "root", run.root);
   j["base_url"] = run.base_url.empty() ? util::Json(nullptr) : util::Json(run.base_url);
   j["ready"] = run.all_ready();
+  j["findings"] = util::Json::array();
+  for (const Finding& f : run.findings) {
+    j["findings"].push_back(finding_json(f));
+  }
   j["torrents"] = util::Json::array();
   for (const TorrentResult& r : run.torrents) {
     j["torrents"].push_back(result_json(r));
@@ -129,17 +214,17 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     throw Fatal(ExitCode::usage,
                 "--base-url must be an http:// or https:// URL, not '" + run.base_url + "'");
   }
-  auto files = find_torrents(paths);
-  if (!files) {
-    throw Fatal(ExitCode::usage, "torrents " + files.error());
-  }
+  const std::vector<std::string> files = discover(paths, settings, options, run);
   auto resolver = Resolver::open(settings.root);
   if (!resolver) {
     throw Fatal(ExitCode::usage, "mirror root " + resolver.error());
   }
+  if (options.tree_findings) {
+    require_symlinks_dir(*resolver, settings, run);
+  }
 
   std::uint64_t total = 0;
-  for (const std::string& path : *files) {
+  for (const std::string& path : files) {
     TorrentResult r;
     r.path = path;
     auto t = load_torrent(path, TorrentLimits{settings.config.torrent_max_size});
@@ -152,8 +237,8 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     run.torrents.push_back(std::move(r));
   }
 
-  StateCache cache =
-      StateCache::open(effective_state_dir(settings, options.state_dir), run.warnings);
+  const std::string state_dir = effective_state_dir(settings, options.state_dir);
+  StateCache cache = StateCache::open(state_dir, run.warnings);
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
 
   Progress progress("checking", total);
@@ -171,7 +256,6 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
       continue;
     }
     const Torrent& t = *r.torrent;
-    MirrorEntry entry(*resolver, settings.root, settings.config.symlinks_dir, t);
     verify.progress = [&](std::uint64_t done) { progress.update(done_before + done); };
     const std::string key = t.info_hash_v2 ? hex(*t.info_hash_v2) : hex(*t.info_hash_v1);
     const FreshCheck fresh = [&](const Identities& ids) {
@@ -179,12 +263,27 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
                  ? std::vector<bool>()
                  : cache.fresh_files(key, ids, t.files.size(), now, settings.config.rescan_after_s);
     };
-    const bool may_hash =
-        !options.hash_deadline || std::chrono::steady_clock::now() < *options.hash_deadline;
-    r.report = check_payload(
-        *resolver, t, [&](const TorrentFile& f) { return entry.locate(f); },
-        [&](const TorrentFile& f) { return entry.display(f); }, verify, fresh, may_hash);
-    if (r.report.skipped && !has_error(r.report.findings)) {
+    // Handles do not outlive the torrent: each judgement (and the re-check of a tree that
+    // changed under it) resolves the tree as it is then.
+    bool unchanged = false;
+    std::optional<MirrorEntry> entry;
+    for (int attempt = 0; attempt < 2 && !unchanged; ++attempt) {
+      resolver->forget();
+      entry.emplace(*resolver, settings.root, settings.config.symlinks_dir, t);
+      const bool may_hash =
+          !options.hash_deadline || std::chrono::steady_clock::now() < *options.hash_deadline;
+      r.report = check_payload(
+          *resolver, t, [&](const TorrentFile& f) { return entry->locate(f); },
+          [&](const TorrentFile& f) { return entry->display(f); }, verify, fresh, may_hash);
+      unchanged = hashed_files_still_there(*resolver, settings, t, r.report);
+    }
+    if (!unchanged) {
+      r.report.findings.emplace_back(
+          Code::verify_skipped, settings.config.symlinks_dir + "/" + t.name, std::nullopt,
+          "not verified: its files changed while they were being checked (the tree was "
+          "replaced or moved during the check)",
+          "the next run checks it again; run the check after the tree is in place");
+    } else if (r.report.skipped && !has_error(r.report.findings)) {
       r.report.findings.emplace_back(
           Code::verify_skipped, settings.config.symlinks_dir + "/" + t.name, std::nullopt,
           "not verified: the run's time (run.timeout) ran out before this torrent's turn",
@@ -192,7 +291,7 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     } else if (!r.report.cached && !r.report.skipped) {
       cache.update(key, r.report.verified, r.report.fresh, now);
     }
-    for (Finding& f : entry.unexpected_files()) {
+    for (Finding& f : entry->unexpected_files()) {
       r.report.findings.push_back(std::move(f));
     }
     if (auto quirks = quirk_finding(r.path, t)) {
@@ -205,8 +304,16 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     done_before += t.total_size;
   }
   progress.finish();
+  if (const std::string problem = cache.write_problem(); !problem.empty()) {
+    run.warnings.push_back(state_dir +
+                           "/state.sqlite: cannot record what was verified: " + problem +
+                           "; it is hashed again next time: free space or fix the "
+                           "permissions of " +
+                           state_dir);
+  }
 
   if (!run.base_url.empty()) {
+    resolver->forget();
     std::vector<ProbeRunInput> inputs;
     for (const TorrentResult& r : run.torrents) {
       inputs.push_back({r.torrent ? &*r.torrent : nullptr, r.report.ready()});

@@ -32,6 +32,11 @@ struct CheckOptions {
   std::optional<std::chrono::steady_clock::time_point> hash_deadline;
   // The probe ends by then at the latest (probe.timeout capped to what is left when it starts).
   std::optional<std::chrono::steady_clock::time_point> probe_deadline;
+  // `run`: what the config names inside the mirror root that cannot be found or read after a
+  // sync (a torrents directory, the symlinks dir) is a finding on the run (CheckRun::findings:
+  // torrents-missing, missing-tree), not an error: the tree is not ready. Torrents paths
+  // outside the root stay configuration errors.
+  bool tree_findings = false;
 };
 
 struct TorrentResult {
@@ -45,16 +50,21 @@ struct CheckRun {
   std::string root;
   std::string base_url; // "" = not probed
   std::vector<TorrentResult> torrents;
+  std::vector<Finding> findings;     // about the run, not one torrent (see tree_findings)
   std::vector<std::string> warnings; // e.g. an unusable cache; the caller shows or logs them
   double seconds = 0;
-  bool all_ready() const;
+  bool all_ready() const; // no error in `findings`, and every torrent ready
 };
 
 // The effective state directory: --state-dir, else state_dir, else the default.
 std::string effective_state_dir(const Settings& settings, const std::string& option);
 
 // Runs the check. Throws Fatal(usage) when there are no torrents to check, a torrents path
-// cannot be read, the mirror root cannot be opened or the base URL is unusable.
+// cannot be read (but see tree_findings), the mirror root cannot be opened or the base URL is
+// unusable. Each torrent is judged with fresh resolution handles, and before its verdict is
+// recorded in the cache every file hashed is looked up again: one whose identity (device,
+// inode, size, times) changed meanwhile (a tree swapped during the check) makes the torrent
+// judged once more, and a second change gives verify-skipped.
 CheckRun perform_check(const Settings& settings, const CheckOptions& options);
 
 // The `check --json` document (docs/check.md, docs/check.schema.json).

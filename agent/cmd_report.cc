@@ -3,6 +3,7 @@
 #include "check_run.h"
 #include "error.h"
 #include "report_build.h"
+#include "report_delivery.h"
 #include "report_setup.h"
 #include "report_spool.h"
 #include "run_lock.h"
@@ -107,18 +108,19 @@ ExitCode run_withdraw(const Overrides& overrides, bool cancel, std::ostream& out
   header.base_url = s.settings.config.mirror.base_url;
   header.generated_at = now;
   header.opted_in = false;
-  auto added = s.spool->add(header.report_id, withdraw_report(header).dump());
-  if (!added) {
-    throw Fatal(ExitCode::usage, "cannot spool the withdraw report: " + added.error());
-  }
-  for (const std::string& m : *added) {
+  const DeliveryResult d =
+      spool_and_send(*s.spool, s.setup.endpoint, header.report_id, withdraw_report(header).dump(),
+                     std::chrono::steady_clock::now() + s.setup.timeout);
+  for (const std::string& m : d.warnings) {
     log.say(LogLevel::warning, m);
   }
-  const FlushResult r = flush(s, log);
-  const bool delivered = std::find(r.delivered_ids.begin(), r.delivered_ids.end(),
-                                   header.report_id) != r.delivered_ids.end();
+  if (d.state == DeliveryState::not_spooled) {
+    throw Fatal(ExitCode::usage, "cannot spool the withdraw report: " + d.spool_error +
+                                     "; and it could not be sent now: " + d.message);
+  }
+  const bool delivered = d.state == DeliveryState::delivered;
   log.say(LogLevel::notice, std::string("withdrawn from the web-seed lists; report ") +
-                                (delivered ? "delivered" : "spooled"));
+                                std::string(delivery_name(d.state)));
   if (delivered) {
     out << "withdrawn: the central team was told to stop listing this mirror (report "
         << header.report_id << ")\n";

@@ -1,8 +1,18 @@
-// cmd_run.h: `webseed-agent run`, the post-sync hook (docs/run.md). Under the state lock:
-// resend spooled reports; judge the tree unless the sync failed or is still running; write
-// STATE_DIR/status.json atomically; send the readiness report (spooled first, so nothing is
-// lost); write the metrics file; start the notification hooks. Bounded by run.timeout.
-// Silent on success; problems go to syslog (and stderr on a terminal).
+// cmd_run.h: `webseed-agent run`, the post-sync hook (docs/run.md). The steps, in order:
+//  1. settings; 2. the state lock (exit 4 when held);
+//  3. report settings (token, TLS files), the run budget (run_budget.h) and its watchdog,
+//     lower priority;
+//  4. resend the reports earlier runs could not deliver;
+//  5. the sync state (not judged when the sync failed or is still running);
+//  6. the check (check_run.h), where what the config names inside the root and cannot be
+//     found is a finding on the run (torrents-missing, missing-tree, missing-file);
+//  7. the report (report_build.h), --write-report, --dry-run stops here;
+//  8. delivery: spooled first, then sent (report_delivery.h);
+//  9. STATE_DIR/status.json (run_status.h); 10. the metrics file; 11. the log lines;
+//  12. the notification hook.
+// Whatever stops a run after the lock (a Fatal, the watchdog), status.json says it failed,
+// when and why (outcome "failed"), and never keeps an older verdict. Silent on success;
+// problems go to syslog (and stderr on a terminal).
 #pragma once
 
 #include "exit_code.h"

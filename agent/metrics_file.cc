@@ -31,8 +31,8 @@ std::string render_metrics(const RunMetrics& m)
   out +=
       "webseed_agent_torrents{state=\"not_ready\"} " + std::to_string(m.torrents - m.ready) + "\n";
   family(out, "webseed_agent_last_run_outcome", "gauge",
-         "1 for the outcome of the last run (ready, not-ready, syncing, sync-failed).");
-  for (const char* o : {"ready", "not-ready", "syncing", "sync-failed"}) {
+         "1 for the outcome of the last run (ready, not-ready, syncing, sync-failed, failed).");
+  for (const char* o : {"ready", "not-ready", "syncing", "sync-failed", "failed"}) {
     out += std::string("webseed_agent_last_run_outcome{outcome=\"") + o + "\"} " +
            (m.outcome == o ? "1" : "0") + "\n";
   }

@@ -12,7 +12,7 @@
 namespace agent {
 
 struct RunMetrics {
-  std::string outcome; // ready | not-ready | syncing | sync-failed
+  std::string outcome; // ready | not-ready | syncing | sync-failed | failed
   std::uint64_t torrents = 0;
   std::uint64_t ready = 0;
   std::map<std::pair<std::string, std::string>, std::uint64_t> findings; // (code, severity)

@@ -33,6 +33,15 @@ util::Json header_json(const ReportHeader& h, std::string_view kind)
   return j;
 }
 
+util::Json problem_json(const Finding& f)
+{
+  return {{"code", std::string(code_name(f.code))},
+          {"severity", std::string(severity_name(f.severity()))},
+          {"path", util::to_utf8_lossy(f.path)},
+          {"message", util::to_utf8_lossy(f.message)},
+          {"clients", client_names(affected_clients(f))}};
+}
+
 util::Json evidence_json(const TorrentResult& r)
 {
   util::Json e = util::Json::object();
@@ -89,11 +98,7 @@ util::Json torrent_json(const TorrentResult& r)
     if (t["problems"].size() == k_max_problems) {
       break;
     }
-    t["problems"].push_back({{"code", std::string(code_name(f.code))},
-                             {"severity", std::string(severity_name(f.severity()))},
-                             {"path", util::to_utf8_lossy(f.path)},
-                             {"message", util::to_utf8_lossy(f.message)},
-                             {"clients", client_names(affected_clients(f))}});
+    t["problems"].push_back(problem_json(f));
   }
   t["bytes_verified"] = r.report.bytes_verified;
   t["cached"] = r.report.cached;
@@ -173,6 +178,11 @@ util::Json status_report(const ReportHeader& header, const SyncInfo& sync, const
   }
   j["judged"] = judged;
   j["ready"] = judged && check->all_ready();
+  // Findings on the run itself (torrents-missing...): the tree is not ready as a whole.
+  j["problems"] = util::Json::array();
+  for (std::size_t i = 0; judged && i < check->findings.size(); ++i) {
+    j["problems"].push_back(problem_json(check->findings[i]));
+  }
   j["summary"] = {{"torrents", judged ? check->torrents.size() : 0},
                   {"ready", ready},
                   {"bytes_verified", bytes},

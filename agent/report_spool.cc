@@ -4,6 +4,7 @@
 #include "util/atomic_file.h"
 #include "util/dir_list.h"
 #include "util/fd.h"
+#include "util/private_dir.h"
 #include "util/read_file.h"
 
 #include <cerrno>
@@ -27,6 +28,26 @@ util::Fd open_dir(const std::string& dir)
   return util::Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 }
 
+// A spool entry the agent may trust: a regular file (not a link) owned by this user.
+// Otherwise what it is, for the message.
+std::string distrust(int dirfd, const std::string& name)
+{
+  struct stat st {};
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return std::strerror(errno);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return "a symbolic link";
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return "not a regular file";
+  }
+  if (st.st_uid != ::geteuid()) {
+    return "owned by uid " + std::to_string(st.st_uid) + ", not this user";
+  }
+  return {};
+}
+
 // "<20 digits>-<uuid>.json" -> the uuid, or "" when the name has another shape.
 std::string id_of(std::string_view name)
 {
@@ -45,6 +66,9 @@ std::expected<ReportSpool, std::string> ReportSpool::open(const std::string& dir
   if (auto made = util::make_dirs(dir, 0700); !made) {
     return std::unexpected(made.error());
   }
+  if (auto shared = util::refuse_shared_dir(dir); !shared) {
+    return std::unexpected(shared.error());
+  }
   ReportSpool spool(dir, max);
   util::Fd fd = open_dir(dir);
   if (!fd) {
@@ -62,7 +86,8 @@ std::expected<ReportSpool, std::string> ReportSpool::open(const std::string& dir
   return spool;
 }
 
-std::vector<std::string> ReportSpool::names_with_suffix(std::string_view suffix) const
+std::vector<std::string> ReportSpool::names_with_suffix(std::string_view suffix,
+                                                        std::vector<std::string>* skipped) const
 {
   std::vector<std::string> out;
   util::Fd fd = open_dir(m_dir);
@@ -72,12 +97,27 @@ std::vector<std::string> ReportSpool::names_with_suffix(std::string_view suffix)
   if (auto names = util::list_dir(fd.get()); names) {
     for (const util::DirEntryName& e : *names) {
       const std::string_view n = e.name;
-      if (n.ends_with(suffix) && n.find(".tmp.") == std::string_view::npos) {
-        out.push_back(e.name);
+      if (!n.ends_with(suffix) || n.find(".tmp.") != std::string_view::npos) {
+        continue;
       }
+      if (const std::string why = distrust(fd.get(), e.name); !why.empty()) {
+        if (skipped) {
+          skipped->push_back("spool entry " + m_dir + "/" + e.name + " skipped: " + why +
+                             ", not a report this agent wrote; left in place: remove it");
+        }
+        continue;
+      }
+      out.push_back(e.name);
     }
   }
   return out; // list_dir sorts by name: oldest first
+}
+
+std::vector<std::string> ReportSpool::untrusted() const
+{
+  std::vector<std::string> skipped;
+  names_with_suffix(k_suffix, &skipped);
+  return skipped;
 }
 
 std::vector<std::string> ReportSpool::trim(std::string_view suffix) const
@@ -130,7 +170,25 @@ std::vector<SpooledReport> ReportSpool::list() const
 
 std::expected<std::string, std::string> ReportSpool::read(const SpooledReport& report) const
 {
-  return util::read_small_file(m_dir + "/" + report.name, k_max_report);
+  const std::string path = m_dir + "/" + report.name;
+  util::Fd dir = open_dir(m_dir);
+  if (!dir) {
+    return std::unexpected(m_dir + ": cannot open: " + std::strerror(errno));
+  }
+  util::Fd fd(::openat(dir.get(), report.name.c_str(),
+                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) {
+    return std::unexpected(path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+    return std::unexpected(path + ": not a regular file owned by this user");
+  }
+  auto body = util::read_small_fd(fd.get(), k_max_report);
+  if (!body) {
+    return std::unexpected(path + ": " + body.error());
+  }
+  return body;
 }
 
 void ReportSpool::remove(const SpooledReport& report) const
@@ -153,15 +211,16 @@ FlushResult flush_spool(const ReportSpool& spool, const Endpoint& endpoint,
                         std::chrono::steady_clock::time_point deadline)
 {
   FlushResult result;
+  result.messages = spool.untrusted();
   const std::vector<SpooledReport> queue = spool.list();
   std::size_t i = 0;
   for (; i < queue.size(); ++i) {
     const SpooledReport& report = queue[i];
     auto body = spool.read(report);
     if (!body) {
-      result.messages.push_back("spooled report " + report.name + " unreadable: " + body.error());
-      spool.reject(report);
-      ++result.rejected;
+      // Replaced since it was listed (a link put in its place?): left alone, never sent.
+      result.messages.push_back("spooled report " + report.name +
+                                " skipped, left in place: " + body.error());
       continue;
     }
     const Delivery d = deliver_report(endpoint, *body, report.report_id, deadline);

@@ -5,7 +5,10 @@
 // leaves the spool only after the endpoint acknowledged it (its report_id makes a resend
 // harmless). Bounded: past report.spool_max the oldest reports are dropped, and said so.
 // Reports the endpoint will never take (400, 413, 422) are kept aside as NAME.rejected,
-// bounded the same way.
+// bounded the same way. Only regular files owned by the agent's user count as spooled
+// reports: a symlink or another user's file named like one is never read or sent, only
+// reported (untrusted()) and left in place. A spool directory writable by group or others is
+// refused.
 #pragma once
 
 #include "report_send.h"
@@ -27,7 +30,7 @@ struct SpooledReport {
 class ReportSpool {
 public:
   // Creates the directory (0700) if needed; removes temporary files a killed writer left.
-  // Error: "DIR: <why>".
+  // Error: "DIR: <why>", also when it is writable by group or others (with the chmod).
   static std::expected<ReportSpool, std::string> open(const std::string& dir, std::uint64_t max);
 
   const std::string& dir() const { return m_dir; }
@@ -40,7 +43,12 @@ public:
   // The spooled reports, oldest first.
   std::vector<SpooledReport> list() const;
 
-  // The report's bytes (at most 64 MiB). Error: "PATH: <why>".
+  // One line per entry named like a report that is not to be trusted (a symbolic link, not
+  // a regular file, another user's): skipped, left in place.
+  std::vector<std::string> untrusted() const;
+
+  // The report's bytes (at most 64 MiB), opened with O_NOFOLLOW: a regular file owned by
+  // this user. Error: "PATH: <why>".
   std::expected<std::string, std::string> read(const SpooledReport& report) const;
 
   void remove(const SpooledReport& report) const;
@@ -49,7 +57,8 @@ public:
 
 private:
   ReportSpool(std::string dir, std::uint64_t max) : m_dir(std::move(dir)), m_max(max) {}
-  std::vector<std::string> names_with_suffix(std::string_view suffix) const;
+  std::vector<std::string> names_with_suffix(std::string_view suffix,
+                                             std::vector<std::string>* skipped = nullptr) const;
   std::vector<std::string> trim(std::string_view suffix) const;
   std::string m_dir;
   std::uint64_t m_max;
@@ -65,7 +74,8 @@ struct FlushResult {
 };
 
 // Sends the spooled reports oldest first until one cannot be delivered now (then the rest
-// wait, keeping their order) or the deadline passes.
+// wait, keeping their order) or the deadline passes. Untrusted entries are only named in
+// `messages`.
 FlushResult flush_spool(const ReportSpool& spool, const Endpoint& endpoint,
                         std::chrono::steady_clock::time_point deadline);
 

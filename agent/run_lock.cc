@@ -1,25 +1,43 @@
 #include "run_lock.h"
 
 #include "util/atomic_file.h"
+#include "util/private_dir.h"
 #include "util/read_file.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 namespace agent {
 
+std::string state_dir_fix(const std::string& state_dir)
+{
+  const struct passwd* pw = ::getpwuid(::geteuid());
+  const std::string user = pw ? pw->pw_name : std::to_string(::geteuid());
+  return "`install -d -o " + user + " " + state_dir +
+         "` (the user the agent runs as), or set "
+         "state_dir in the config file";
+}
+
 std::expected<RunLock, LockFailure> RunLock::acquire(const std::string& state_dir)
 {
   if (auto made = util::make_dirs(state_dir, 0755); !made) {
-    return std::unexpected(LockFailure{false, made.error()});
+    return std::unexpected(LockFailure{false, made.error() + ": " + state_dir_fix(state_dir)});
+  }
+  if (auto shared = util::refuse_shared_dir(state_dir); !shared) {
+    return std::unexpected(LockFailure{false, "state_dir " + shared.error()});
   }
   const std::string path = state_dir + "/lock";
   util::Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644));
   if (!fd) {
-    return std::unexpected(LockFailure{false, path + ": cannot open: " + std::strerror(errno)});
+    const int err = errno;
+    return std::unexpected(LockFailure{false, path + ": cannot open: " + std::strerror(err) +
+                                                  (err == EACCES || err == EPERM || err == EROFS
+                                                       ? ": " + state_dir_fix(state_dir)
+                                                       : std::string())});
   }
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {

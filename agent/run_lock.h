@@ -15,9 +15,15 @@ struct LockFailure {
   std::string message; // one line: who holds it, or why the lock file cannot be used
 };
 
+// How to make `state_dir` usable by the agent's user: "`install -d -o USER DIR` (...), or set
+// state_dir in the config file".
+std::string state_dir_fix(const std::string& state_dir);
+
 class RunLock {
 public:
-  // Never waits: LockFailure{busy = true} at once when the lock is held.
+  // Never waits: LockFailure{busy = true} at once when the lock is held. Creates state_dir
+  // if needed; refuses one writable by group or others (with the chmod), and says how to fix
+  // one the agent's user cannot write.
   static std::expected<RunLock, LockFailure> acquire(const std::string& state_dir);
 
 private:

@@ -138,6 +138,12 @@ std::expected<DirRef, int> Resolver::open_subdir(const DirRef& parent, std::stri
   return std::make_shared<const Dir>(Dir{util::Fd(fd), join_rel(parent->rel, name)});
 }
 
+void Resolver::forget()
+{
+  m_cache.clear();
+  m_cached_dirs = 0;
+}
+
 void Resolver::remember(const std::string& rel, Node node)
 {
   if (m_cache.size() >= k_max_cache_entries || (node.dir && m_cached_dirs >= k_max_cached_dirs)) {

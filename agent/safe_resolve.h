@@ -86,6 +86,12 @@ public:
   // The chain holding only the root.
   DirChain root_chain() const { return {m_root}; }
 
+  // Drops every directory handle and link target remembered so far (the root's stays), so
+  // that later resolutions look at the tree as it is now: a directory moved out of the root
+  // (a staged swap) is not reached through a handle kept from before. Chains and files the
+  // caller still holds keep their handles.
+  void forget();
+
   // Resolves `path` (relative, bytes) from start.back(), following every symlink
   // including the last component, and requires a regular file the process can read.
   std::expected<ResolvedFile, ResolveFailure> resolve_file(const DirChain& start,

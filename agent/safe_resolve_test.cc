@@ -206,3 +206,17 @@ TEST_CASE("describe() says what went wrong without repeating the subject link", 
         "target does not exist: releases/amd64: No such file or directory (via t/e/gone -> "
         "../../releases/amd64/file)");
 }
+
+TEST_CASE("forget(): a directory moved out of the root is not reached through an old handle",
+          "[resolve]")
+{
+  Mirror m;
+  Resolver r = m.open();
+  REQUIRE(r.resolve_file(r.root_chain(), "releases/x86/2007.0/stages/stage3.tar.bz2"));
+  std::filesystem::rename(m.tree / "m/releases", m.tree / "moved-out");
+  // Without forget() the remembered handle of releases/ (now outside) would still answer.
+  r.forget();
+  auto again = r.resolve_file(r.root_chain(), "releases/x86/2007.0/stages/stage3.tar.bz2");
+  REQUIRE_FALSE(again);
+  CHECK(again.error().error == ResolveError::dangling);
+}

@@ -2,6 +2,7 @@
 
 #include "util/sqlite.h"
 
+#include <pwd.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <utility>
 
@@ -35,42 +37,152 @@ PRAGMA user_version = 1;
 using util::sql_exec;
 using util::SqlStatement;
 
-// Opens and checks the database; nullptr (and why) when it is not usable.
-sqlite3* try_open(const std::string& path, std::string& why)
+// Why a database could not be used: its content is bad (move it aside), or it cannot be
+// written (or read) now (leave it where it is).
+enum class OpenFailure { corrupt, unusable };
+
+struct Opened {
+  sqlite3* db = nullptr;
+  OpenFailure failure = OpenFailure::unusable;
+  std::string why; // SQLite's message, with the errno text when there is one
+  int err = 0;     // the errno behind an unusable database, 0 when none
+};
+
+enum class Access { read_write, read_only, immutable };
+
+bool is_corruption(int rc)
+{
+  const int primary = rc & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+Opened fail(sqlite3* db, int rc, OpenFailure failure)
+{
+  Opened o;
+  o.failure = failure;
+  o.err = db ? sqlite3_system_errno(db) : 0;
+  o.why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (o.err != 0 && failure == OpenFailure::unusable) {
+    o.why += std::string(" (") + std::strerror(o.err) + ")";
+  }
+  sqlite3_close(db);
+  return o;
+}
+
+// Opens and checks the database; `db` null (and why) when it is not usable.
+Opened try_open(const std::string& path, Access access)
 {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
-                      nullptr) != SQLITE_OK) {
-    why = db ? sqlite3_errmsg(db) : "cannot open";
-    sqlite3_close(db);
-    return nullptr;
+  const std::string name = access == Access::immutable ? "file:" + path + "?immutable=1" : path;
+  const int flags = access == Access::read_write
+                        ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW
+                        : SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_URI;
+  if (const int rc = sqlite3_open_v2(name.c_str(), &db, flags, nullptr); rc != SQLITE_OK) {
+    return fail(db, rc, is_corruption(rc) ? OpenFailure::corrupt : OpenFailure::unusable);
   }
+  sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 2000);
   int version = -1;
   {
     SqlStatement q(db, "PRAGMA user_version");
-    if (q && sqlite3_step(q.get()) == SQLITE_ROW) {
-      version = sqlite3_column_int(q.get(), 0);
+    const int rc = q ? sqlite3_step(q.get()) : sqlite3_errcode(db);
+    if (rc != SQLITE_ROW) {
+      return fail(db, rc, is_corruption(rc) ? OpenFailure::corrupt : OpenFailure::unusable);
     }
+    version = sqlite3_column_int(q.get(), 0);
   }
-  bool healthy = false;
   {
     SqlStatement check(db, "PRAGMA quick_check");
-    healthy =
-        check && sqlite3_step(check.get()) == SQLITE_ROW &&
-        std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0)), "ok") == 0;
+    const int rc = check ? sqlite3_step(check.get()) : sqlite3_errcode(db);
+    if (rc != SQLITE_ROW) {
+      return fail(db, rc, is_corruption(rc) ? OpenFailure::corrupt : OpenFailure::unusable);
+    }
+    if (std::strcmp(reinterpret_cast<const char*>(sqlite3_column_text(check.get(), 0)), "ok") !=
+        0) {
+      Opened o = fail(db, SQLITE_CORRUPT, OpenFailure::corrupt);
+      o.why = "corrupt database (integrity check failed)";
+      return o;
+    }
   } // finalized: an open statement would keep a read transaction open
-  if (!healthy || (version != 0 && version != k_schema_version) ||
-      !sql_exec(db, "PRAGMA journal_mode=WAL") || !sql_exec(db, k_schema)) {
-    why = healthy ? (version != 0 && version != k_schema_version
-                         ? "unknown schema version " + std::to_string(version)
-                         : sqlite3_errmsg(db))
-                  : "corrupt database";
-    sqlite3_close(db);
-    return nullptr;
+  if (version != 0 && version != k_schema_version) {
+    Opened o = fail(db, SQLITE_OK, OpenFailure::corrupt);
+    o.why = "unknown schema version " + std::to_string(version);
+    return o;
   }
-  return db;
+  if (access != Access::read_write) {
+    if (version == 0) { // an empty file: nothing to read
+      Opened o = fail(db, SQLITE_OK, OpenFailure::unusable);
+      o.why = "empty database";
+      return o;
+    }
+    return Opened{db, OpenFailure::unusable, "", 0};
+  }
+  for (const char* sql : {"PRAGMA journal_mode=WAL", k_schema}) {
+    if (!sql_exec(db, sql)) {
+      const int rc = sqlite3_extended_errcode(db);
+      return fail(db, rc, is_corruption(rc) ? OpenFailure::corrupt : OpenFailure::unusable);
+    }
+  }
+  return Opened{db, OpenFailure::unusable, "", 0};
+}
+
+// The database opened for reading only, creating nothing beside it: without a -wal file
+// the database file holds everything and is read as immutable (no -shm is made); with one,
+// read-only (SQLite then needs the -shm), immutable as the last resort.
+sqlite3* open_read_only(const std::string& path)
+{
+  struct stat st {};
+  const bool wal = ::lstat((path + "-wal").c_str(), &st) == 0;
+  const std::vector<Access> order =
+      wal ? std::vector{Access::read_only, Access::immutable} : std::vector{Access::immutable};
+  for (const Access access : order) {
+    if (Opened o = try_open(path, access); o.db) {
+      return o.db;
+    }
+  }
+  return nullptr;
+}
+
+std::string user_name(uid_t uid)
+{
+  if (const struct passwd* pw = ::getpwuid(uid)) {
+    return pw->pw_name;
+  }
+  return "uid " + std::to_string(uid);
+}
+
+// How to make the state directory usable again, for an errno.
+std::string fix_for(int err, const std::string& state_dir)
+{
+  switch (err) {
+  case ENOSPC:
+  case EDQUOT: return "free space on the file system of " + state_dir;
+  case EROFS: return "the file system is read-only: set state_dir to a writable directory";
+  case EACCES:
+  case EPERM:
+    return "`install -d -o " + user_name(::geteuid()) + " " + state_dir + "` (and chown " +
+           "the files in it), or set state_dir";
+  default: return "check " + state_dir + " (space, permissions), or set state_dir";
+  }
+}
+
+// A name beside `path` that nothing has yet: PATH.broken-<UTC time>[.N].
+std::string free_aside_name(const std::string& path)
+{
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string base = path + ".broken-" + stamp;
+  struct stat st {};
+  for (int n = 0; n < 1000; ++n) {
+    const std::string name = n == 0 ? base : base + "." + std::to_string(n);
+    if (::lstat(name.c_str(), &st) != 0 && errno == ENOENT) {
+      return name;
+    }
+  }
+  return {};
 }
 
 } // namespace
@@ -100,7 +212,7 @@ std::string default_state_dir()
 
 StateCache StateCache::disabled()
 {
-  return StateCache(nullptr);
+  return StateCache(nullptr, false);
 }
 
 StateCache StateCache::open(const std::string& state_dir, std::vector<std::string>& warnings)
@@ -108,37 +220,92 @@ StateCache StateCache::open(const std::string& state_dir, std::vector<std::strin
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) {
-    warnings.push_back("state dir " + state_dir + ": " + ec.message() +
-                       "; running without the cache");
+    warnings.push_back(
+        "state dir " + state_dir + ": " + ec.message() +
+        "; running without the cache (everything is hashed): " + fix_for(ec.value(), state_dir));
     return disabled();
   }
-  ::chmod(state_dir.c_str(), 0700);
   const std::string path = state_dir + "/state.sqlite";
-  std::string why;
-  if (sqlite3* db = try_open(path, why)) {
-    return StateCache(db);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+    // Another user's cache (an admin ran `check` as root once): read it if we may, never
+    // move or change it.
+    const std::string owner = user_name(st.st_uid);
+    const std::string fix = "run the agent as " + owner + ", or `chown -R " +
+                            user_name(::geteuid()) + " " + state_dir + "`, or set state_dir";
+    if (sqlite3* db = open_read_only(path)) {
+      warnings.push_back(path + ": owned by " + owner +
+                         ", not this user: the cache is used read-only (what is verified now "
+                         "is not remembered): " +
+                         fix);
+      return StateCache(db, true);
+    }
+    warnings.push_back(path + ": owned by " + owner +
+                       " and not readable by this user; running without the cache "
+                       "(everything is hashed): " +
+                       fix);
+    return disabled();
   }
-  // Move the bad database aside (kept for inspection) and start afresh.
-  const std::string aside = path + ".broken";
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::filesystem::rename(path + suffix, aside + suffix, ec);
+  if (struct stat dir{}; ::stat(state_dir.c_str(), &dir) == 0 && dir.st_uid == ::geteuid()) {
+    ::chmod(state_dir.c_str(), 0700); // ours: keep it private
   }
-  warnings.push_back(path + ": " + why + "; moved to " + aside +
-                     " and rebuilt (everything is hashed again)");
-  if (sqlite3* db = try_open(path, why)) {
-    return StateCache(db);
+  Opened opened = try_open(path, Access::read_write);
+  if (opened.db) {
+    return StateCache(opened.db, false);
   }
-  warnings.push_back(path + ": " + why + "; running without the cache");
+  if (opened.failure == OpenFailure::corrupt) {
+    // Move the bad database aside (kept for inspection, never over an earlier one) and
+    // start afresh.
+    const std::string aside = free_aside_name(path);
+    if (aside.empty() || ::rename(path.c_str(), aside.c_str()) != 0) {
+      warnings.push_back(path + ": " + opened.why + "; cannot move it aside (" +
+                         (aside.empty() ? std::string("too many earlier copies")
+                                        : std::string(std::strerror(errno))) +
+                         "); running without the cache (everything is hashed): remove it");
+      return disabled();
+    }
+    for (const char* suffix : {"-wal", "-shm"}) {
+      ::rename((path + suffix).c_str(), (aside + suffix).c_str());
+    }
+    warnings.push_back(path + ": " + opened.why + "; moved to " + aside +
+                       " and rebuilt (everything is hashed again)");
+    opened = try_open(path, Access::read_write);
+    if (opened.db) {
+      return StateCache(opened.db, false);
+    }
+  }
+  // Cannot be written now (full, read-only, not ours, locked): never moved; read if possible.
+  const std::string fix = fix_for(opened.err, state_dir);
+  if (sqlite3* db = open_read_only(path)) {
+    warnings.push_back(path + ": cannot write: " + opened.why +
+                       "; the cache is used read-only this run (what is verified now is not "
+                       "remembered): " +
+                       fix);
+    return StateCache(db, true);
+  }
+  warnings.push_back(path + ": " + opened.why +
+                     "; running without the cache (everything is hashed): " + fix);
   return disabled();
 }
 
-StateCache::StateCache(StateCache&& other) noexcept : m_db(std::exchange(other.m_db, nullptr)) {}
+std::string StateCache::write_problem() const
+{
+  return m_write_error;
+}
+
+StateCache::StateCache(StateCache&& other) noexcept
+    : m_db(std::exchange(other.m_db, nullptr)), m_read_only(other.m_read_only),
+      m_write_error(std::move(other.m_write_error))
+{
+}
 
 StateCache& StateCache::operator=(StateCache&& other) noexcept
 {
   if (this != &other) {
     sqlite3_close(m_db);
     m_db = std::exchange(other.m_db, nullptr);
+    m_read_only = other.m_read_only;
+    m_write_error = std::move(other.m_write_error);
   }
   return *this;
 }
@@ -190,11 +357,10 @@ std::vector<bool> StateCache::fresh_files(const std::string& info_hash, const Id
 void StateCache::update(const std::string& info_hash, const Identities& verified,
                         const std::vector<bool>& keep, std::int64_t now)
 {
-  if (!m_db) {
+  if (!m_db || m_read_only) {
     return;
   }
-  sql_exec(m_db, "BEGIN IMMEDIATE");
-  bool ok = true;
+  bool ok = sql_exec(m_db, "BEGIN IMMEDIATE");
   {
     // Forget what is neither kept nor re-verified (re-verified rows are replaced below).
     SqlStatement rows(m_db, "SELECT file_index FROM verified_file WHERE info_hash = ?1");
@@ -237,7 +403,15 @@ void StateCache::update(const std::string& info_hash, const Identities& verified
     sqlite3_bind_int64(ins.get(), 8, now);
     ok = sqlite3_step(ins.get()) == SQLITE_DONE;
   }
-  sql_exec(m_db, ok ? "COMMIT" : "ROLLBACK");
+  if (ok && sql_exec(m_db, "COMMIT")) {
+    return;
+  }
+  if (m_write_error.empty()) {
+    const int err = sqlite3_system_errno(m_db);
+    m_write_error = std::string(sqlite3_errmsg(m_db)) +
+                    (err != 0 ? std::string(" (") + std::strerror(err) + ")" : std::string());
+  }
+  sql_exec(m_db, "ROLLBACK");
 }
 
 } // namespace agent

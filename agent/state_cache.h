@@ -9,8 +9,12 @@
 // still noticed. Only successes are cached: a failure is always re-checked, and a broken
 // cache costs time, never a wrong verdict.
 //
-// A missing, locked or corrupt database is moved aside and rebuilt with a warning; if even
-// that fails the cache is disabled for the run (with a warning) and everything is hashed.
+// A *corrupt* database (integrity check fails, unknown schema) is moved aside to
+// state.sqlite.broken-<UTC time>[.N] (never over an earlier copy) and rebuilt, with a warning.
+// A database that *cannot be written now* (ENOSPC, EACCES, EROFS, locked) or that belongs to
+// another user is never moved or changed: it is used read-only when it can be read (what is
+// verified in this run is not remembered), else the cache is disabled for the run; either way
+// one warning says why (with the errno text) and how to fix it.
 #pragma once
 
 #include <sys/stat.h>
@@ -48,6 +52,11 @@ public:
   ~StateCache();
 
   bool enabled() const { return m_db != nullptr; }
+  // Opened read-only (see above): update() records nothing.
+  bool read_only() const { return m_read_only; }
+  // The first failure of update() to record (e.g. the disk filled up during the run), one
+  // line with the errno text; "" when every update succeeded.
+  std::string write_problem() const;
 
   using Identities = std::vector<std::pair<std::size_t, FileIdentity>>;
 
@@ -63,8 +72,10 @@ public:
               const std::vector<bool>& keep, std::int64_t now);
 
 private:
-  explicit StateCache(sqlite3* db) : m_db(db) {}
+  StateCache(sqlite3* db, bool read_only) : m_db(db), m_read_only(read_only) {}
   sqlite3* m_db = nullptr;
+  bool m_read_only = false;
+  std::string m_write_error;
 };
 
 // The default state dir: /var/lib/webseed-agent for root, else $XDG_STATE_HOME/webseed-agent

@@ -274,7 +274,11 @@ class RunReportTest(harness.TreeTestCase):
             self.assertIn("chmod 600", result.err)
             self.assertNotIn(TOKEN, result.err + result.out)
             self.assertEqual(rx.received(), [])
-        self.assertFalse((self.state / "status.json").exists())
+        # The run is recorded as failed (never an older verdict), without the token.
+        status = self.status()
+        self.assertEqual(status["outcome"], "failed")
+        self.assertIn("chmod 600", status["error"])
+        self.assertNotIn(TOKEN, json.dumps(status))
 
     def test_unusable_report_settings_stop_the_run_with_one_line(self):
         """A missing CA file, a client certificate that is not there, a spool directory that
