@@ -113,6 +113,14 @@ $(BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.in
 $(BUILD)/webseed-collector: $(call objs,$(BUILD),$(LIB_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
 
+# `make bench`: parse_torrent timed in-process (tests/bench/torrent_parse_bench.py).
+$(BUILD)/obj/bench/%.o: tests/bench/%.cc | deps-stamp
+	@mkdir -p $(dir $@)
+	$(Q)$(CXX) $(CXXSTD) $(OPTFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) -MMD -MP -c $< -o $@
+
+$(BUILD)/torrent-parse-timer: $(BUILD)/obj/bench/torrent_parse_timer.o $(call objs,$(BUILD),$(LIB_SRCS))
+	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
+
 # ---- ASan + UBSan build ----
 $(ASAN_BUILD)/obj/%.o: agent/%.cc
 	@mkdir -p $(dir $@)
@@ -157,10 +165,10 @@ interop: $(BUILD)/webseed-agent
 demo: deps-test $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	@$(PYTHON) contrib/demo/run-demo --agent $(BUILD)/webseed-agent --dir $(BUILD)/demo
 
-bench: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
+bench: $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/torrent-parse-timer
 	@contrib/install-deps build bench
 	@$(PYTHON) tests/bench/links_bench.py --agent $(BUILD)/webseed-agent
-	@$(PYTHON) tests/bench/torrent_parse_bench.py --agent $(BUILD)/webseed-agent
+	@$(PYTHON) tests/bench/torrent_parse_bench.py --agent $(BUILD)/webseed-agent --timer $(BUILD)/torrent-parse-timer
 	@$(PYTHON) tests/bench/check_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/cache_bench.py --agent $(BUILD)/webseed-agent
 	@$(PYTHON) tests/bench/collector_bench.py --collector $(BUILD)/webseed-collector --agent $(BUILD)/webseed-agent

@@ -28,12 +28,26 @@ struct Frame {
   bool expect_key;           // dict: the next value is a key
   std::string_view last_key; // dict: previous key, for the order check
   bool has_key;
+  std::uint32_t last_key_token; // dict: the previous key's token
 };
+
+// "('b' after 'c')" or "('b')".
+std::string key_detail(Errc code, std::string_view key, std::string_view previous)
+{
+  return code == Errc::duplicate_key ? "(" + quote_key(key) + ")"
+                                     : "(" + quote_key(key) + " after " + quote_key(previous) + ")";
+}
+
+std::string trailing_detail(std::size_t bytes)
+{
+  return "(" + std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes") + " after the end)";
+}
 
 class Decoder {
 public:
-  Decoder(std::string_view buffer, const Limits& limits, std::vector<detail::Token>& tokens)
-      : m_buf(buffer), m_limits(limits), m_tokens(tokens)
+  Decoder(std::string_view buffer, const Limits& limits, Quirks quirks,
+          std::vector<detail::Token>& tokens, std::vector<detail::Quirk>& recorded)
+      : m_buf(buffer), m_limits(limits), m_quirks(quirks), m_tokens(tokens), m_recorded(recorded)
   {
   }
 
@@ -64,17 +78,18 @@ public:
           if (!key) {
             return std::unexpected(key.error());
           }
-          const std::string_view k = string_at(m_tokens.size() - 1);
-          if (top.has_key) {
-            if (k == top.last_key) {
-              return fail(Errc::duplicate_key, m_tokens.back().begin, "(" + quote_key(k) + ")");
+          const auto key_token = static_cast<std::uint32_t>(m_tokens.size() - 1);
+          const std::string_view k = string_at(key_token);
+          if (top.has_key && k <= top.last_key) {
+            const Errc code = k == top.last_key ? Errc::duplicate_key : Errc::unsorted_keys;
+            if (m_quirks == Quirks::reject) {
+              return fail(code, m_tokens.back().begin, key_detail(code, k, top.last_key));
             }
-            if (k < top.last_key) {
-              return fail(Errc::unsorted_keys, m_tokens.back().begin,
-                          "(" + quote_key(k) + " after " + quote_key(top.last_key) + ")");
-            }
+            m_recorded.push_back(
+                detail::Quirk{code, m_tokens.back().begin, key_token, top.last_key_token});
           }
           top.last_key = k;
+          top.last_key_token = key_token;
           top.has_key = true;
           top.expect_key = false;
           pos = *key;
@@ -98,7 +113,7 @@ public:
         if (!index) {
           return std::unexpected(index.error());
         }
-        stack.push_back(Frame{*index, c == 'd', true, {}, false});
+        stack.push_back(Frame{*index, c == 'd', true, {}, false, 0});
         ++pos;
       } else if (c == 'i') {
         auto end = parse_integer(pos);
@@ -117,8 +132,11 @@ public:
       }
     } while (!stack.empty());
     if (pos != m_buf.size()) {
-      return fail(Errc::trailing_data, pos,
-                  "(" + std::to_string(m_buf.size() - pos) + " bytes after the end)");
+      if (m_quirks == Quirks::reject) {
+        return fail(Errc::trailing_data, pos, trailing_detail(m_buf.size() - pos));
+      }
+      m_recorded.push_back(
+          detail::Quirk{Errc::trailing_data, static_cast<std::uint32_t>(pos), 0, 0});
     }
     return {};
   }
@@ -240,8 +258,15 @@ private:
 
   std::string_view m_buf;
   const Limits& m_limits;
+  Quirks m_quirks;
   std::vector<detail::Token>& m_tokens;
+  std::vector<detail::Quirk>& m_recorded;
 };
+
+std::string_view string_of(std::string_view buffer, const detail::Token& t)
+{
+  return buffer.substr(t.begin + t.header, t.end - t.begin - t.header);
+}
 
 } // namespace
 
@@ -277,7 +302,18 @@ std::string Error::message() const
   return out;
 }
 
-std::expected<Document, Error> decode(std::string_view buffer, const Limits& limits)
+Error Document::quirk(std::size_t i) const
+{
+  const detail::Quirk& q = m_quirks[i];
+  if (q.code == Errc::trailing_data) {
+    return Error{q.code, q.offset, trailing_detail(m_buffer.size() - q.offset)};
+  }
+  return Error{q.code, q.offset,
+               key_detail(q.code, string_of(m_buffer, m_tokens[q.key]),
+                          string_of(m_buffer, m_tokens[q.previous]))};
+}
+
+std::expected<Document, Error> decode(std::string_view buffer, const Limits& limits, Quirks quirks)
 {
   constexpr std::size_t k_offset_limit = std::numeric_limits<std::uint32_t>::max();
   if (buffer.size() > limits.max_size || buffer.size() >= k_offset_limit) {
@@ -290,7 +326,7 @@ std::expected<Document, Error> decode(std::string_view buffer, const Limits& lim
   doc.m_buffer = buffer;
   // Every value takes at least 2 bytes ("0:", "le", "i0e"): a safe upper bound to reserve.
   doc.m_tokens.reserve(std::min<std::size_t>(buffer.size() / 2 + 1, limits.max_tokens));
-  Decoder decoder(buffer, limits, doc.m_tokens);
+  Decoder decoder(buffer, limits, quirks, doc.m_tokens, doc.m_quirks);
   if (auto ok = decoder.run(); !ok) {
     return std::unexpected(ok.error());
   }

@@ -9,6 +9,10 @@
 //  - strings: decimal length (no leading zeros, within the remaining bytes) ':' bytes;
 //  - dictionary keys: strings, strictly increasing in byte order (no duplicates);
 //  - nothing after the top-level value.
+// With Quirks::record, the last two are recorded instead of refused (Document::quirk): keys
+// out of order or repeated (each checked against the key before it, as libtorrent does), and
+// bytes after the top-level value (not decoded; the root ends where its value ends). Lookups
+// (Node::find) then return the first of repeated keys, like libtorrent's dict_find.
 // Limits: nesting depth, number of tokens and input size (Limits), all checked before any
 // allocation they would cause; integer overflow is checked before it can happen.
 // An Error carries a code and the byte offset where the input went wrong.
@@ -57,6 +61,12 @@ struct Error {
 // What the stable text of each code says, e.g. "dictionary keys not sorted".
 std::string_view describe(Errc code);
 
+// What decode() does with unsorted or duplicate keys and trailing bytes.
+enum class Quirks {
+  reject, // an Error (unsorted_keys, duplicate_key, trailing_data)
+  record, // accepted; Document::quirk_count()/quirk() list them in byte order
+};
+
 struct Limits {
   std::size_t max_size = 256u << 20; // bytes; real torrents with large piece layers fit
   std::uint32_t max_depth = 100;     // nested lists/dicts (libtorrent's default)
@@ -73,6 +83,14 @@ struct Token {
   std::uint32_t next;  // index of the token after this value's subtree
   Type type;
   std::uint8_t header; // strings: length of "123:" before the bytes
+};
+// One recorded quirk (16 bytes): unsorted_keys/duplicate_key name the key's token and the
+// previous key's; trailing_data has neither.
+struct Quirk {
+  Errc code;
+  std::uint32_t offset;
+  std::uint32_t key;
+  std::uint32_t previous;
 };
 } // namespace detail
 
@@ -138,14 +156,23 @@ public:
   Node root() const { return Node(*this, 0); }
   std::size_t token_count() const { return m_tokens.size(); }
 
+  // Quirks::record: how many quirks were accepted (0 with Quirks::reject).
+  std::size_t quirk_count() const { return m_quirks.size(); }
+  // Quirk `i` (< quirk_count(), in byte order) as the Error Quirks::reject would have given.
+  Error quirk(std::size_t i) const;
+  // Its byte offset alone (no message built).
+  std::size_t quirk_offset(std::size_t i) const { return m_quirks[i].offset; }
+
 private:
   friend class Node;
-  friend std::expected<Document, Error> decode(std::string_view, const Limits&);
+  friend std::expected<Document, Error> decode(std::string_view, const Limits&, Quirks);
   std::string_view m_buffer;
   std::vector<detail::Token> m_tokens;
+  std::vector<detail::Quirk> m_quirks;
 };
 
 // Decodes `buffer` (which must outlive the result). Max size is also capped at 4 GiB - 1.
-std::expected<Document, Error> decode(std::string_view buffer, const Limits& limits = {});
+std::expected<Document, Error> decode(std::string_view buffer, const Limits& limits = {},
+                                      Quirks quirks = Quirks::reject);
 
 } // namespace bencode

@@ -106,6 +106,60 @@ TEST_CASE("error messages name the offset and the offending key", "[bencode]")
   CHECK(error_of(input).message().find("'\\n' after 'zzzz") != std::string::npos);
 }
 
+TEST_CASE("Quirks::record accepts key order and trailing bytes, with their offsets", "[bencode]")
+{
+  const auto record = [](std::string_view input) {
+    auto doc = bencode::decode(input, {}, bencode::Quirks::record);
+    REQUIRE(doc);
+    return std::move(*doc);
+  };
+  const auto unsorted = record("d1:c1:x1:b1:ye");
+  REQUIRE(unsorted.quirk_count() == 1);
+  CHECK(unsorted.quirk(0).code == Errc::unsorted_keys);
+  CHECK(unsorted.quirk_offset(0) == 7);
+  CHECK(unsorted.quirk(0).message() == "byte 7: dictionary keys not sorted ('b' after 'c')");
+  CHECK(unsorted.root().find("b")->string() == "y");
+
+  // The first of repeated keys counts, as in libtorrent's dict_find.
+  const auto duplicate = record("d1:a1:x1:a1:ye");
+  REQUIRE(duplicate.quirk_count() == 1);
+  CHECK(duplicate.quirk(0).message() == "byte 7: duplicate dictionary key ('a')");
+  CHECK(duplicate.root().find("a")->string() == "x");
+  CHECK(duplicate.root().size() == 2);
+
+  // Trailing bytes are not decoded: the root ends where its value ends.
+  const std::string torrent_like = "d1:a0:e\n";
+  const auto trailing = record(torrent_like);
+  REQUIRE(trailing.quirk_count() == 1);
+  CHECK(trailing.quirk(0).message() ==
+        "byte 7: trailing data after the top-level value (1 byte after the end)");
+  CHECK(trailing.root().raw() == "d1:a0:e");
+  CHECK(record("le  ").quirk(0).message() ==
+        "byte 2: trailing data after the top-level value (2 bytes after the end)");
+
+  // Several, in byte order: unsorted at 6, duplicate at 11, trailing at 17; nested dicts too.
+  const auto several = record("d1:b0:1:a0:1:a0:e\n");
+  REQUIRE(several.quirk_count() == 3);
+  CHECK(several.quirk(0).code == Errc::unsorted_keys);
+  CHECK(several.quirk_offset(0) == 6);
+  CHECK(several.quirk(1).code == Errc::duplicate_key);
+  CHECK(several.quirk_offset(1) == 11);
+  CHECK(several.quirk(2).code == Errc::trailing_data);
+  CHECK(several.quirk_offset(2) == 17);
+  const auto nested = record("d1:ad1:z0:1:y0:ee");
+  REQUIRE(nested.quirk_count() == 1);
+  CHECK(nested.quirk(0).message() == "byte 10: dictionary keys not sorted ('y' after 'z')");
+
+  // Canonical input: no quirks. Everything else stays an error.
+  CHECK(record("d1:a0:1:b0:e").quirk_count() == 0);
+  for (const char* bad : {"d1:a0:", "i03e", "d1:ai1e1:be", "i-0e", "03:abc", "di1e0:e"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(bencode::decode(bad, {}, bencode::Quirks::record));
+  }
+  // Quirks::reject (the default) still refuses them, at the same offsets.
+  CHECK(error_of("d1:b0:1:a0:1:a0:e\n").offset == 6);
+}
+
 TEST_CASE("key order is bytewise unsigned", "[bencode]")
 {
   CHECK(bencode::decode("d1:a0:1:\xff"

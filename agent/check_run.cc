@@ -294,6 +294,9 @@ CheckRun perform_check(const Settings& settings, const CheckOptions& options)
     for (Finding& f : entry->unexpected_files()) {
       r.report.findings.push_back(std::move(f));
     }
+    if (auto quirks = quirk_finding(r.path, t)) {
+      r.report.findings.push_back(std::move(*quirks));
+    }
     if (auto format = format_finding(t, settings.config.symlinks_dir + "/" + t.name)) {
       r.report.findings.push_back(std::move(*format));
     }

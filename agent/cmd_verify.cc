@@ -111,7 +111,11 @@ ExitCode run_verify(const VerifyCommandOptions& options, std::ostream& out)
   verify_options.jobs = options.jobs;
   verify_options.progress = [&](std::uint64_t done) { progress.update(done); };
   const auto start = std::chrono::steady_clock::now();
-  const PayloadReport report = check_payload(*resolver, t, locate, rel, verify_options);
+  PayloadReport report = check_payload(*resolver, t, locate, rel, verify_options);
+  if (auto quirks = quirk_finding(options.torrent, t)) {
+    report.findings.push_back(std::move(*quirks));
+    sort_findings(report.findings);
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish();

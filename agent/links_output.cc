@@ -50,9 +50,9 @@ void print_finding_human(std::ostream& out, const Finding& finding, int indent,
 {
   const std::string pad(static_cast<std::size_t>(indent), ' ');
   const std::string cont(static_cast<std::size_t>(indent + k_code_width), ' ');
-  // The code in its column, and always at least one space before the path (a code as long as
-  // the column, e.g. torrent-format-unsupported, would otherwise run into it).
-  out << pad << std::left << std::setw(k_code_width - 1) << code_name(finding.code) << ' '
+  const std::string_view code = code_name(finding.code);
+  out << pad << std::left << std::setw(k_code_width) << code
+      << (code.size() >= static_cast<std::size_t>(k_code_width) ? " " : "")
       << util::escape_for_terminal(finding.path) << '\n';
   if (finding.target) {
     out << cont << "-> " << util::escape_for_terminal(*finding.target) << '\n';

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 namespace agent {
 
@@ -15,6 +16,10 @@ namespace {
 
 constexpr std::uint64_t k_max_piece_length = std::uint64_t{1} << 30; // 1 GiB
 constexpr std::uint64_t k_max_total = std::uint64_t{1} << 62;
+// The bound on a v2 tree's path bytes (torrent.h): max(floor, factor x the torrent's size).
+constexpr std::uint64_t k_path_bytes_floor = std::uint64_t{1} << 20;
+constexpr std::uint64_t k_path_bytes_factor = 8;
+constexpr std::uint64_t k_path_component_overhead = sizeof(std::string);
 
 // Thrown inside the parser only; parse_torrent turns it into a TorrentError.
 struct Reject {
@@ -38,50 +43,81 @@ std::string quoted(std::string_view bytes)
   return "'" + util::escape_in_message(bytes) + "'";
 }
 
+// What makes `c` more than a name that can be created inside a directory; nothing if it is one.
+std::optional<std::string> component_problem(std::string_view c)
+{
+  if (c.empty()) {
+    return "empty path component";
+  }
+  if (c == "." || c == "..") {
+    return "path component " + quoted(c) + " is not allowed";
+  }
+  if (c.find('/') != std::string_view::npos) {
+    return "path component " + quoted(c) + " contains '/'";
+  }
+  if (c.find('\0') != std::string_view::npos) {
+    return "path component " + quoted(c) + " contains a NUL byte";
+  }
+  return std::nullopt;
+}
+
 // A path component that can be created inside a directory and nothing else.
 void check_component(const bencode::Node& at, const std::string& where, std::string_view c)
 {
-  if (c.empty()) {
-    unsafe(at, where + ": empty path component");
-  }
-  if (c == "." || c == "..") {
-    unsafe(at, where + ": path component " + quoted(c) + " is not allowed");
-  }
-  if (c.find('/') != std::string_view::npos) {
-    unsafe(at, where + ": path component " + quoted(c) + " contains '/'");
-  }
-  if (c.find('\0') != std::string_view::npos) {
-    unsafe(at, where + ": path component " + quoted(c) + " contains a NUL byte");
+  if (auto problem = component_problem(c)) {
+    unsafe(at, where + ": " + *problem);
   }
 }
 
+// "info.file tree/a/b" for the components of a v2 tree path (escaped).
+std::string tree_where(const std::vector<std::string>& components)
+{
+  std::string out = "info.file tree";
+  for (const std::string& c : components) {
+    out += "/" + util::escape_in_message(c);
+  }
+  return out;
+}
+
+// A place in a message: a string, or a callable that builds it (only when a message is).
+std::string place(const std::string& where)
+{
+  return where;
+}
+template <std::invocable Where> std::string place(const Where& where)
+{
+  return where();
+}
+
+template <typename Where>
 std::optional<bencode::Node> find_typed(const bencode::Node& dict, std::string_view key,
-                                        bencode::Type type, const std::string& where)
+                                        bencode::Type type, const Where& where)
 {
   auto node = dict.find(key);
   if (node && node->type() != type) {
     static constexpr std::string_view names[] = {"an integer", "a string", "a list",
                                                  "a dictionary"};
-    invalid(*node, where + "." + std::string(key) + " must be " +
+    invalid(*node, place(where) + "." + std::string(key) + " must be " +
                        std::string(names[static_cast<int>(type)]));
   }
   return node;
 }
 
-std::uint64_t non_negative(const bencode::Node& node, const std::string& where)
+template <typename Where> std::uint64_t non_negative(const bencode::Node& node, const Where& where)
 {
   const std::int64_t v = node.integer();
   if (v < 0) {
-    invalid(node, where + " is negative (" + std::to_string(v) + ")");
+    invalid(node, place(where) + " is negative (" + std::to_string(v) + ")");
   }
   return static_cast<std::uint64_t>(v);
 }
 
+template <typename Where>
 std::uint64_t checked_add(const bencode::Node& at, std::uint64_t a, std::uint64_t b,
-                          const std::string& what)
+                          const Where& what)
 {
   if (a > k_max_total || b > k_max_total - a) {
-    invalid(at, what + ": total size too large");
+    invalid(at, place(what) + ": total size too large");
   }
   return a + b;
 }
@@ -91,17 +127,22 @@ std::uint64_t pieces_for(std::uint64_t length, std::uint64_t piece_length)
   return length / piece_length + (length % piece_length != 0 ? 1 : 0);
 }
 
-std::vector<std::string> path_list(const bencode::Node& list, const std::string& where)
+template <typename Where>
+std::vector<std::string> path_list(const bencode::Node& list, const Where& where)
 {
   std::vector<std::string> out;
+  out.reserve(list.size());
   std::size_t i = 0;
   list.for_each([&](bencode::Node c) {
-    const std::string here = where + "[" + std::to_string(i++) + "]";
+    const auto here = [&] { return place(where) + "[" + std::to_string(i) + "]"; };
     if (!c.is_string()) {
-      invalid(c, here + " must be a string");
+      invalid(c, here() + " must be a string");
     }
-    check_component(c, here, c.string());
+    if (auto problem = component_problem(c.string())) {
+      unsafe(c, here() + ": " + *problem);
+    }
     out.emplace_back(c.string());
+    ++i;
   });
   return out;
 }
@@ -129,7 +170,11 @@ util::Sha256 layer_root(std::string_view layer, std::uint64_t piece_length)
 
 class Parser {
 public:
-  Parser(Torrent& t, const bencode::Node& root) : m_t(t), m_root(root) {}
+  Parser(Torrent& t, const bencode::Node& root)
+      : m_t(t), m_root(root),
+        m_path_bytes_limit(std::max(k_path_bytes_floor, k_path_bytes_factor * t.bytes->size()))
+  {
+  }
 
   void parse()
   {
@@ -217,6 +262,9 @@ private:
       invalid(*files, "info has both 'files' and 'length'");
     }
     std::vector<TorrentFile> out;
+    if (files) {
+      out.reserve(files->size());
+    }
     if (length) {
       TorrentFile f;
       f.path = {m_t.name};
@@ -232,9 +280,10 @@ private:
       std::size_t i = 0;
       std::uint64_t offset = 0;
       files->for_each([&](bencode::Node entry) {
-        const std::string where = "info.files[" + std::to_string(i++) + "]";
+        const std::size_t index = i++;
+        const auto where = [index] { return "info.files[" + std::to_string(index) + "]"; };
         if (!entry.is_dict()) {
-          invalid(entry, where + " must be a dictionary");
+          invalid(entry, where() + " must be a dictionary");
         }
         TorrentFile f;
         if (auto attr = find_typed(entry, "attr", bencode::Type::string, where)) {
@@ -242,21 +291,25 @@ private:
         }
         auto len = find_typed(entry, "length", bencode::Type::integer, where);
         if (!len && !f.symlink) {
-          invalid(entry, where + ".length is missing");
+          invalid(entry, where() + ".length is missing");
         }
         // BEP 47: a symlink has no data in the torrent, whatever length it claims.
-        f.length = f.symlink ? 0 : non_negative(*len, where + ".length");
+        f.length = f.symlink ? 0 : non_negative(*len, [&] { return where() + ".length"; });
         auto path = find_typed(entry, "path", bencode::Type::list, where);
-        if (!path) {
-          invalid(entry, where + ".path is missing");
-        }
-        f.path = path_list(*path, where + ".path");
-        if (f.path.empty() && !f.pad) {
-          unsafe(*path, where + ".path is empty");
+        if (path) {
+          f.path = path_list(*path, [&] { return where() + ".path"; });
+          if (f.path.empty() && !f.pad) {
+            unsafe(*path, where() + ".path is empty");
+          }
+        } else if (f.pad) {
+          // libtorrent names a pad file without a path .pad/LENGTH (BEP 47's convention).
+          f.path = {".pad", std::to_string(f.length)};
+        } else {
+          invalid(entry, where() + ".path is missing");
         }
         if (f.symlink) {
           if (auto target = find_typed(entry, "symlink path", bencode::Type::list, where)) {
-            f.symlink_path = path_list(*target, where + ".symlink path");
+            f.symlink_path = path_list(*target, [&] { return where() + ".symlink path"; });
           }
         }
         f.offset = offset;
@@ -317,6 +370,8 @@ private:
     if (!tree) {
       invalid(m_info, "info.file tree is missing (meta version 2)");
     }
+    std::uint64_t path_bytes = 0;
+    count_path_bytes(*tree, 0, path_bytes);
     std::vector<TorrentFile> out;
     std::vector<std::string> prefix;
     walk_tree(*tree, prefix, out);
@@ -344,30 +399,62 @@ private:
     return out;
   }
 
+  // Adds the path bytes of the files below `dir` (torrent.h: each component counts its length
+  // plus k_path_component_overhead) to `total` before anything is copied; refuses the tree
+  // as soon as the total exceeds the limit. Malformed entries are left to walk_tree.
+  void count_path_bytes(const bencode::Node& dir, std::uint64_t prefix_bytes, std::uint64_t& total)
+  {
+    dir.for_each_pair([&](std::string_view key, bencode::Node value) {
+      if (!value.is_dict()) {
+        return;
+      }
+      const std::uint64_t bytes = prefix_bytes + key.size() + k_path_component_overhead;
+      if (value.find("")) {
+        total += bytes;
+        if (total > m_path_bytes_limit) {
+          invalid(value, "info.file tree: the paths of the files add up to more than " +
+                             std::to_string(m_path_bytes_limit) +
+                             " bytes (the limit: 8 times the torrent's size, at least 1 MiB, "
+                             "each path component counted as its length plus " +
+                             std::to_string(k_path_component_overhead) +
+                             " bytes): a deep tree of long names repeated for every file");
+        }
+      } else {
+        count_path_bytes(value, bytes, total);
+      }
+    });
+  }
+
+  // Messages name the place (tree_where) only when they are built: building it for every
+  // entry would cost the tree's depth times its name lengths per file.
   void walk_tree(const bencode::Node& dir, std::vector<std::string>& prefix,
                  std::vector<TorrentFile>& out)
   {
     dir.for_each_pair([&](std::string_view key, bencode::Node value) {
-      std::string where = "info.file tree";
-      for (const std::string& p : prefix) {
-        where += "/" + p;
-      }
+      const auto here = [&] {
+        prefix.emplace_back(key);
+        std::string where = tree_where(prefix);
+        prefix.pop_back();
+        return where;
+      };
       if (!value.is_dict()) {
-        invalid(value, where + "/" + util::escape_in_message(key) + " must be a dictionary");
+        invalid(value, here() + " must be a dictionary");
       }
       if (key.empty()) {
-        invalid(value, where + ": a file entry ('') must be the only key of its dictionary");
+        invalid(value,
+                tree_where(prefix) + ": a file entry ('') must be the only key of its dictionary");
       }
-      check_component(value, where, key);
+      if (auto problem = component_problem(key)) {
+        unsafe(value, tree_where(prefix) + ": " + *problem);
+      }
       prefix.emplace_back(key);
       if (auto leaf = value.find("")) {
         if (value.size() != 1) {
-          invalid(value,
-                  where + "/" + util::escape_in_message(key) + " is both a file and a directory");
+          invalid(value, tree_where(prefix) + " is both a file and a directory");
         }
-        out.push_back(parse_v2_file(*leaf, where + "/" + util::escape_in_message(key), prefix));
+        out.push_back(parse_v2_file(*leaf, prefix));
       } else if (value.size() == 0) {
-        invalid(value, where + "/" + util::escape_in_message(key) + " is an empty directory");
+        invalid(value, tree_where(prefix) + " is an empty directory");
       } else {
         walk_tree(value, prefix, out);
       }
@@ -375,44 +462,48 @@ private:
     });
   }
 
-  TorrentFile parse_v2_file(const bencode::Node& leaf, const std::string& where,
-                            const std::vector<std::string>& path)
+  TorrentFile parse_v2_file(const bencode::Node& leaf, const std::vector<std::string>& path)
   {
+    const auto where = [&] { return tree_where(path); };
     if (!leaf.is_dict()) {
-      invalid(leaf, where + ": the file entry must be a dictionary");
+      invalid(leaf, where() + ": the file entry must be a dictionary");
     }
     TorrentFile f;
     f.path = path;
-    if (auto attr = find_typed(leaf, "attr", bencode::Type::string, where)) {
+    const auto typed = [&](std::string_view key, bencode::Type type) {
+      return find_typed(leaf, key, type, where);
+    };
+    if (auto attr = typed("attr", bencode::Type::string)) {
       apply_attr(f, attr->string());
       if (f.pad) {
-        invalid(*attr, where + ": a v2 file cannot be a pad file");
+        invalid(*attr, where() + ": a v2 file cannot be a pad file");
       }
     }
-    auto len = find_typed(leaf, "length", bencode::Type::integer, where);
+    auto len = typed("length", bencode::Type::integer);
     if (!len && !f.symlink) {
-      invalid(leaf, where + ".length is missing");
+      invalid(leaf, where() + ".length is missing");
     }
     if (f.symlink) {
       f.length = 0; // BEP 47: no data, whatever length it claims
-      if (auto target = find_typed(leaf, "symlink path", bencode::Type::list, where)) {
-        f.symlink_path = path_list(*target, where + ".symlink path");
+      if (auto target = typed("symlink path", bencode::Type::list)) {
+        f.symlink_path = path_list(*target, [&] { return where() + ".symlink path"; });
       }
     } else {
-      f.length = non_negative(*len, where + ".length");
+      f.length = non_negative(*len, [&] { return where() + ".length"; });
       checked_add(*len, 0, f.length, where);
     }
-    auto root = find_typed(leaf, "pieces root", bencode::Type::string, where);
+    auto root = typed("pieces root", bencode::Type::string);
     if (f.length > 0) {
       if (!root) {
-        invalid(leaf, where + ": 'pieces root' is missing");
+        invalid(leaf, where() + ": 'pieces root' is missing");
       }
       const std::string_view r = root->string();
       if (r.size() != 32) {
-        invalid(*root, where + ": 'pieces root' is " + std::to_string(r.size()) + " bytes, not 32");
+        invalid(*root,
+                where() + ": 'pieces root' is " + std::to_string(r.size()) + " bytes, not 32");
       }
       if (std::all_of(r.begin(), r.end(), [](char c) { return c == 0; })) {
-        invalid(*root, where + ": 'pieces root' is all zeros");
+        invalid(*root, where() + ": 'pieces root' is all zeros");
       }
       std::array<std::uint8_t, 32> h{};
       std::copy_n(reinterpret_cast<const std::uint8_t*>(r.data()), 32, h.begin());
@@ -472,7 +563,13 @@ private:
     if (!layers) {
       return; // clients fetch them from peers; verification falls back to whole files
     }
-    // Every entry, used or not, must be a 32-byte root -> a string of 32-byte hashes.
+    // Every entry, used or not, must be a 32-byte root -> a string of 32-byte hashes. Of
+    // repeated keys (outside the info dictionary: a quirk) the first counts, as in libtorrent.
+    struct Layer {
+      bencode::Node node;
+      bool verified = false; // hashes to its key: checked once, however many files name it
+    };
+    std::unordered_map<std::string_view, Layer> by_root;
     layers->for_each_pair([&](std::string_view key, bencode::Node value) {
       if (key.size() != 32) {
         invalid(value, "piece layers: a key is " + std::to_string(key.size()) +
@@ -481,6 +578,7 @@ private:
       if (!value.is_string() || value.string().size() % 32 != 0) {
         invalid(value, "piece layers: an entry is not a string of 32-byte hashes");
       }
+      by_root.try_emplace(key, Layer{value});
     });
     for (std::size_t i = 0; i < m_t.files.size(); ++i) {
       const TorrentFile& f = m_t.files[i];
@@ -488,23 +586,25 @@ private:
         continue;
       }
       const std::string_view key(reinterpret_cast<const char*>(f.pieces_root->data()), 32);
-      auto layer = layers->find(key);
-      if (!layer) {
+      auto found = by_root.find(key);
+      if (found == by_root.end()) {
         continue;
       }
-      const std::string where =
-          "piece layers of '" + util::escape_in_message(f.joined_path()) + "'";
-      if (!layer->is_string()) {
-        invalid(*layer, where + " must be a string");
-      }
-      const std::string_view bytes = layer->string();
+      Layer& layer = found->second;
+      const auto where = [&] {
+        return "piece layers of '" + util::escape_in_message(f.joined_path()) + "'";
+      };
+      const std::string_view bytes = layer.node.string();
       const std::uint64_t expected = pieces_for(f.length, m_t.piece_length) * 32;
       if (bytes.size() != expected) {
-        invalid(*layer, where + " is " + std::to_string(bytes.size()) + " bytes, expected " +
-                            std::to_string(expected));
+        invalid(layer.node, where() + " is " + std::to_string(bytes.size()) + " bytes, expected " +
+                                std::to_string(expected));
       }
-      if (layer_root(bytes, m_t.piece_length) != *f.pieces_root) {
-        invalid(*layer, where + " do not hash to the file's pieces root");
+      if (!layer.verified) {
+        if (layer_root(bytes, m_t.piece_length) != *f.pieces_root) {
+          invalid(layer.node, where() + " do not hash to the file's pieces root");
+        }
+        layer.verified = true;
       }
       m_t.layers[i] = bytes;
     }
@@ -518,11 +618,7 @@ private:
       list->for_each([&](bencode::Node tier) {
         std::vector<std::string> urls;
         if (tier.is_list()) {
-          tier.for_each([&](bencode::Node u) {
-            if (u.is_string()) {
-              add_url(urls, u.string());
-            }
-          });
+          add_urls(urls, tier);
         }
         if (!urls.empty()) {
           m_t.trackers.push_back(std::move(urls));
@@ -559,28 +655,49 @@ private:
   }
 
   // A URL list as clients read it: one string, or a list whose string items count (other
-  // items are skipped, as libtorrent does).
+  // items are skipped, as libtorrent does); blanks trimmed, empty and repeated ones dropped.
+  // Repeats are found through an open-addressing table of indices into `out` (no allocation
+  // per URL): linear in the list.
   static void add_urls(std::vector<std::string>& out, const std::optional<bencode::Node>& node)
   {
     if (!node) {
       return;
     }
+    const std::size_t first = out.size();
+    std::size_t capacity = 4;
+    if (node->is_list()) {
+      const std::size_t n = node->size();
+      out.reserve(first + n);
+      while (capacity < 2 * n) {
+        capacity *= 2;
+      }
+    }
+    constexpr std::uint32_t k_empty = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> slots(capacity, k_empty);
+    const std::size_t mask = capacity - 1;
+    const auto add = [&](std::string_view url) {
+      const std::string_view u = trimmed(url);
+      if (u.empty()) {
+        return;
+      }
+      const std::size_t hash = std::hash<std::string_view>{}(u);
+      std::size_t slot = hash & mask;
+      for (; slots[slot] != k_empty; slot = (slot + 1) & mask) {
+        if (out[first + slots[slot]] == u) {
+          return;
+        }
+      }
+      slots[slot] = static_cast<std::uint32_t>(out.size() - first);
+      out.emplace_back(u);
+    };
     if (node->is_string()) {
-      add_url(out, node->string());
+      add(node->string());
     } else if (node->is_list()) {
       node->for_each([&](bencode::Node u) {
         if (u.is_string()) {
-          add_url(out, u.string());
+          add(u.string());
         }
       });
-    }
-  }
-
-  static void add_url(std::vector<std::string>& out, std::string_view url)
-  {
-    const std::string_view u = trimmed(url);
-    if (!u.empty() && std::find(out.begin(), out.end(), u) == out.end()) {
-      out.emplace_back(u);
     }
   }
 
@@ -588,7 +705,26 @@ private:
   bencode::Node m_root;
   bencode::Node m_info = m_root;
   std::vector<std::optional<std::array<std::uint8_t, 32>>> m_v2_roots;
+  std::uint64_t m_path_bytes_limit; // of a v2 tree (count_path_bytes)
 };
+
+// A torrent whose info dictionary has a `meta version` (v2 and hybrid): libtorrent refuses
+// non-canonical bencoding inside that dictionary (bdecode_node::has_soft_error).
+std::optional<bencode::Node> strict_info(const bencode::Node& root)
+{
+  if (!root.is_dict()) {
+    return std::nullopt;
+  }
+  auto info = root.find("info");
+  if (!info || !info->is_dict()) {
+    return std::nullopt;
+  }
+  auto version = info->find("meta version");
+  if (!version || !version->is_int() || version->integer() <= 0) {
+    return std::nullopt;
+  }
+  return info;
+}
 
 } // namespace
 
@@ -644,10 +780,35 @@ std::expected<Torrent, TorrentError> parse_torrent(std::string bytes, const std:
   t.bytes = std::make_shared<const std::string>(std::move(bytes));
   bencode::Limits blimits;
   blimits.max_size = static_cast<std::size_t>(limits.max_size);
-  auto doc = bencode::decode(*t.bytes, blimits);
+  auto doc = bencode::decode(*t.bytes, blimits, bencode::Quirks::record);
   if (!doc) {
     return std::unexpected(
         TorrentError{TorrentErrc::invalid, source + ": " + doc.error().message()});
+  }
+  if (doc->quirk_count() > 0) {
+    if (auto info = strict_info(doc->root())) {
+      const std::size_t begin = info->offset();
+      const std::size_t end = begin + info->raw().size();
+      for (std::size_t i = 0; i < doc->quirk_count(); ++i) {
+        const std::size_t at = doc->quirk_offset(i);
+        if (at >= begin && at < end) {
+          return std::unexpected(
+              TorrentError{TorrentErrc::invalid,
+                           source + ": " + doc->quirk(i).message() +
+                               " (the info dictionary of a v2 or hybrid torrent must be canonical "
+                               "bencoding; libtorrent refuses it too)"});
+        }
+      }
+    }
+    t.quirk_count = doc->quirk_count();
+    for (std::size_t i = 0; i < std::min(t.quirk_count, Torrent::k_max_kept_quirks); ++i) {
+      const bencode::Error e = doc->quirk(i);
+      std::string what(bencode::describe(e.code));
+      if (!e.detail.empty()) {
+        what += " " + e.detail;
+      }
+      t.quirks.push_back(TorrentQuirk{e.offset, std::move(what)});
+    }
   }
   try {
     Parser(t, doc->root()).parse();

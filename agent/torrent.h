@@ -5,7 +5,12 @@
 // them, valid as long as any copy of the Torrent lives.
 //
 // Validation (anything wrong -> TorrentError, never a crash or a partial model):
-//  - the bencode of the whole file is strict (bencode.h);
+//  - the bencode of the whole file is strict (bencode.h), except for what clients accept
+//    (libtorrent 2.0, aria2, Transmission), which is kept in Torrent::quirks instead and shown
+//    as a `torrent-noncanonical` warning: dictionary keys out of order or repeated (the first
+//    of repeated keys counts, as in libtorrent) and bytes after the top-level dictionary. In the
+//    info dictionary of a torrent with a `meta version` (v2, hybrid) they stay errors, as in
+//    libtorrent. Info-hashes are over the info dictionary's exact bytes either way;
 //  - every path component of `name`, v1 `path` lists and the v2 `file tree` is checked:
 //    "", ".", "..", '/' or NUL inside, is `unsafe-path`;
 //  - v1: piece length 1 B .. 1 GiB, `pieces` a multiple of 20 with exactly one hash per
@@ -16,7 +21,14 @@
 //    holds 32-byte hashes; a file's layer, when present, has one hash per piece and its merkle
 //    root is the file's root (a missing layer is allowed: clients fetch layers from peers);
 //  - hybrid: the v1 file list (pad files aside) and the v2 file tree list the same files with
-//    the same sizes in the same order.
+//    the same sizes in the same order;
+//  - v2: the paths of all files, as the model holds them (each component counts its length
+//    plus 32 bytes), add up to at most max(1 MiB, 8 x the torrent's size), counted before any
+//    is built: a v2 tree names a directory once for all the files below it, so a deep tree of
+//    long names would otherwise make the model and every consumer of full paths (torrent
+//    show, check's findings) super-linear in the torrent's size.
+// Cost: time and memory linear in the torrent's size for every shape (piece layers hashed once
+// per distinct layer, web-seed and tracker duplicates removed through a hash set).
 #pragma once
 
 #include <array>
@@ -53,6 +65,13 @@ struct PieceRun {
   std::uint64_t length;
 };
 
+// A bencoding quirk that clients accept: where it is and what it is, e.g. offset 17,
+// "dictionary keys not sorted ('length' after 'name')".
+struct TorrentQuirk {
+  std::size_t offset;
+  std::string what;
+};
+
 struct Torrent {
   std::string source;      // the file it was read from (for messages)
   std::string name;        // the info dict's name: the entry under the symlinks dir
@@ -73,6 +92,11 @@ struct Torrent {
   std::string comment;
   std::string created_by;
   std::optional<std::int64_t> creation_date; // seconds since the epoch
+
+  // Non-fatal bencoding quirks in byte order: the first k_max_kept_quirks of quirk_count.
+  static constexpr std::size_t k_max_kept_quirks = 5;
+  std::vector<TorrentQuirk> quirks;
+  std::size_t quirk_count = 0;
 
   // The v1 SHA-1 of piece `i` (20 bytes). Precondition: has_v1, i < piece_count.
   std::string_view piece_hash_v1(std::uint64_t i) const;

@@ -53,6 +53,25 @@ Finding torrent_finding(const std::string& path, const TorrentError& error)
           "it again"};
 }
 
+std::optional<Finding> quirk_finding(const std::string& path, const Torrent& torrent)
+{
+  if (torrent.quirk_count == 0) {
+    return std::nullopt;
+  }
+  std::string message = path;
+  for (std::size_t i = 0; i < torrent.quirks.size(); ++i) {
+    message += (i == 0 ? ": byte " : "; byte ") + std::to_string(torrent.quirks[i].offset) + ": " +
+               torrent.quirks[i].what;
+  }
+  if (torrent.quirk_count > torrent.quirks.size()) {
+    message += "; " + std::to_string(torrent.quirk_count - torrent.quirks.size()) + " more";
+  }
+  return Finding(Code::torrent_noncanonical, path, std::nullopt, message,
+                 "not canonical bencoding, but libtorrent, aria2 and Transmission read it (the "
+                 "first of repeated keys counts, the info-hash is over the info bytes as they "
+                 "are); nothing to fix on the mirror, tell whoever made the torrent");
+}
+
 void print_torrent_human(std::ostream& out, const std::string& path,
                          const std::expected<Torrent, TorrentError>& torrent,
                          const UrlContext& urls)
@@ -66,6 +85,9 @@ void print_torrent_human(std::ostream& out, const std::string& path,
     return;
   }
   const Torrent& t = *torrent;
+  if (auto quirks = quirk_finding(path, t)) {
+    print_finding_human(out, *quirks, 2);
+  }
   line("name:", util::escape_for_terminal(t.name));
   line("info hash v1:", t.info_hash_v1 ? hex(*t.info_hash_v1) : "-");
   line("info hash v2:", t.info_hash_v2 ? hex(*t.info_hash_v2) : "-");
@@ -164,6 +186,9 @@ util::Json torrent_json(const std::string& path,
     j["files"].push_back(std::move(file));
   }
   j["findings"] = util::Json::array();
+  if (auto quirks = quirk_finding(path, t)) {
+    j["findings"].push_back(finding_json(*quirks));
+  }
   return j;
 }
 

@@ -8,6 +8,7 @@
 #include "util/json_text.h"
 
 #include <expected>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -21,6 +22,10 @@ struct UrlContext {
 
 // The finding for a torrent that failed to load (torrent-invalid or unsafe-path).
 Finding torrent_finding(const std::string& path, const TorrentError& error);
+
+// The warning for a torrent read with bencoding quirks that clients accept
+// (torrent-noncanonical: Torrent::quirks, each with its byte offset); nothing without quirks.
+std::optional<Finding> quirk_finding(const std::string& path, const Torrent& torrent);
 
 void print_torrent_human(std::ostream& out, const std::string& path,
                          const std::expected<Torrent, TorrentError>& torrent,

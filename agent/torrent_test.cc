@@ -2,6 +2,7 @@
 
 #include "mirror_layout.h"
 #include "test_support.h"
+#include "torrent_output.h"
 #include "util/sha.h"
 
 #include <catch2/catch.hpp>
@@ -131,9 +132,110 @@ TEST_CASE("malformed v1 torrents are torrent-invalid with the place named", "[to
         std::string::npos);
   CHECK(error_of(v1_single("x", 0, 16384, 0)).message.find("total size 0") != std::string::npos);
   CHECK(error_of(v1_multi({}, 16384, 0)).message.find("info.files is empty") != std::string::npos);
-  const auto e = error_of("d4:infod1:b0:1:a0:ee");
+  const auto e = error_of(
+      "d4:infod6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:" + hashes(1) + "ei03ee");
   CHECK(e.code == TorrentErrc::invalid);
-  CHECK(e.message == "t.torrent: byte 13: dictionary keys not sorted ('a' after 'b')");
+  CHECK(e.message == "t.torrent: byte 82: dictionary key is not a string");
+}
+
+namespace {
+
+// A 83-byte v1 torrent with every offset known:
+//   0 d   1 4:info   7 d   8 6:length  16 i5e  19 4:name  25 1:x  28 12:piece length
+//  43 i16384e  50 6:pieces  58 20:<20 bytes>  81 e (info)  82 e (top)
+const std::string k_mini =
+    "d4:infod6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:" + hashes(1) + "ee";
+
+std::string info_of(const std::string& bytes, std::size_t begin, std::size_t end)
+{
+  return bytes.substr(begin, end - begin);
+}
+
+} // namespace
+
+TEST_CASE("quirks clients accept: kept with byte offsets, hashes over the exact info bytes",
+          "[torrent]")
+{
+  REQUIRE(k_mini.size() == 83);
+  SECTION("canonical: no quirks")
+  {
+    auto t = agent::parse_torrent(k_mini, "t.torrent");
+    REQUIRE(t);
+    CHECK(t->quirk_count == 0);
+    CHECK(t->quirks.empty());
+    CHECK_FALSE(agent::quirk_finding("t.torrent", *t));
+  }
+  SECTION("a newline after the top-level dictionary")
+  {
+    auto t = agent::parse_torrent(k_mini + "\n", "t.torrent");
+    REQUIRE(t);
+    REQUIRE(t->quirk_count == 1);
+    CHECK(t->quirks[0].offset == 83);
+    CHECK(t->quirks[0].what == "trailing data after the top-level value (1 byte after the end)");
+    CHECK(t->info_hash_v1 == util::sha1(info_of(k_mini, 7, 82)));
+    const auto finding = agent::quirk_finding("t.torrent", *t);
+    REQUIRE(finding);
+    CHECK(finding->code == agent::Code::torrent_noncanonical);
+    CHECK(finding->severity() == agent::Severity::warning);
+    CHECK(finding->path == "t.torrent");
+    CHECK(finding->message ==
+          "t.torrent: byte 83: trailing data after the top-level value (1 byte after the end)");
+  }
+  SECTION("unsorted keys in the info dictionary: the hash is over them as they are")
+  {
+    std::string bytes = k_mini;
+    bytes.replace(8, 20, "4:name1:x6:lengthi5e");
+    auto t = agent::parse_torrent(bytes, "t.torrent");
+    REQUIRE(t);
+    REQUIRE(t->quirk_count == 1);
+    CHECK(t->quirks[0].offset == 17);
+    CHECK(t->quirks[0].what == "dictionary keys not sorted ('length' after 'name')");
+    CHECK(t->total_size == 5);
+    CHECK(t->info_hash_v1 == util::sha1(info_of(bytes, 7, 82)));
+    CHECK(t->info_hash_v1 != util::sha1(info_of(k_mini, 7, 82)));
+  }
+  SECTION("a duplicate key: the first counts, as in libtorrent")
+  {
+    std::string bytes = k_mini;
+    bytes.replace(19, 9, "4:name1:x4:name1:y");
+    auto t = agent::parse_torrent(bytes, "t.torrent");
+    REQUIRE(t);
+    REQUIRE(t->quirk_count == 1);
+    CHECK(t->quirks[0].offset == 28);
+    CHECK(t->quirks[0].what == "duplicate dictionary key ('name')");
+    CHECK(t->name == "x");
+  }
+  SECTION("file dictionaries with unsorted keys (older tools)")
+  {
+    const std::string bytes = "d4:infod5:filesld4:pathl1:ae6:lengthi5eee4:name1:d"
+                              "12:piece lengthi16384e6:pieces20:" +
+                              hashes(1) + "ee";
+    auto t = agent::parse_torrent(bytes, "t.torrent");
+    REQUIRE(t);
+    REQUIRE(t->quirk_count == 1);
+    CHECK(t->quirks[0].offset == bytes.find("6:length"));
+    CHECK(t->files.at(0).joined_path() == "a");
+    CHECK(t->files.at(0).length == 5);
+  }
+  SECTION("many quirks: the first five kept, all counted, the message says how many more")
+  {
+    std::string bytes = k_mini.substr(0, 82);
+    for (int i = 9; i >= 1; --i) {
+      bytes += "2:x" + std::to_string(i) + "0:";
+    }
+    bytes += "e\n";
+    auto t = agent::parse_torrent(bytes, "t.torrent");
+    REQUIRE(t);
+    CHECK(t->quirk_count == 9); // 8 unsorted x-keys + the newline
+    REQUIRE(t->quirks.size() == agent::Torrent::k_max_kept_quirks);
+    CHECK(std::is_sorted(t->quirks.begin(), t->quirks.end(),
+                         [](const auto& a, const auto& b) { return a.offset < b.offset; }));
+    const auto finding = agent::quirk_finding("t.torrent", *t);
+    REQUIRE(finding);
+    CHECK(finding->message.starts_with("t.torrent: byte 88: dictionary keys not sorted ('x8' "
+                                       "after 'x9'); byte 94: "));
+    CHECK(finding->message.ends_with("; 4 more"));
+  }
 }
 
 TEST_CASE("BEP 47 attributes are read; pad files do not count in the total", "[torrent]")
@@ -284,6 +386,149 @@ TEST_CASE("v2 and hybrid torrents: roots, piece layers and the v1/v2 consistency
                                     {"name", bstr("n")},
                                     {"piece length", bint(piece)}})))
               .code == TorrentErrc::unsafe_path);
+  }
+}
+
+TEST_CASE("a pad file without a path is .pad/LENGTH, as libtorrent names it", "[torrent]")
+{
+  const auto files = blist({bdict({{"length", bint(100)}, {"path", blist({bstr("a")})}}),
+                            bdict({{"attr", bstr("p")}, {"length", bint(16284)}}),
+                            bdict({{"length", bint(5)}, {"path", blist({bstr("b")})}})});
+  auto t = agent::parse_torrent(bdict({{"info", bdict({{"files", files},
+                                                       {"name", bstr("d")},
+                                                       {"piece length", bint(16384)},
+                                                       {"pieces", bstr(hashes(2))}})}}),
+                                "t.torrent");
+  REQUIRE(t);
+  REQUIRE(t->files.size() == 3);
+  CHECK(t->files[1].pad);
+  CHECK(t->files[1].joined_path() == ".pad/16284");
+  CHECK(t->total_size == 105);
+  // A file that is not a pad file still needs its path.
+  const auto no_path = blist({bdict({{"length", bint(100)}})});
+  CHECK(error_of(bdict({{"info", bdict({{"files", no_path},
+                                        {"name", bstr("d")},
+                                        {"piece length", bint(16384)},
+                                        {"pieces", bstr(hashes(1))}})}}))
+            .message == "t.torrent: byte 16: info.files[0].path is missing");
+}
+
+TEST_CASE("v2 and hybrid info dictionaries stay canonical; quirks outside them are accepted",
+          "[torrent]")
+{
+  const std::size_t piece = 32768;
+  const V2File f = v2_file(3, piece);
+  const long long length = 3 * piece - 100;
+  const auto leaf = bdict({{"length", bint(length)}, {"pieces root", bstr(raw(f.root))}});
+  const auto info = [&](const std::string& leaf_bytes) {
+    return "d9:file treed7:big.isod0:" + leaf_bytes +
+           "ee12:meta versioni2e4:name7:big.iso12:piece lengthi" + std::to_string(piece) + "ee";
+  };
+  const std::string layer_entry = bstr(raw(f.root)) + bstr(f.layer);
+  const std::string good = "d4:info" + info(leaf) + "12:piece layersd" + layer_entry + "ee";
+  REQUIRE(agent::parse_torrent(good, "t.torrent"));
+
+  // Unsorted keys in a file's dictionary inside the v2 info dictionary: an error.
+  const std::string unsorted_leaf =
+      "d11:pieces root" + bstr(raw(f.root)) + "6:length" + bint(length) + "e";
+  const std::string bad = "d4:info" + info(unsorted_leaf) + "12:piece layersd" + layer_entry + "ee";
+  const auto e = error_of(bad);
+  CHECK(e.code == TorrentErrc::invalid);
+  CHECK(e.message.starts_with("t.torrent: byte " + std::to_string(bad.find("6:length")) +
+                              ": dictionary keys not sorted ('length' after 'pieces root') "));
+  CHECK(e.message.find("v2 or hybrid") != std::string::npos);
+
+  // Outside it: a newline, the top-level keys out of order, a repeated piece layer (the first
+  // counts): warnings.
+  auto trailing = agent::parse_torrent(good + "\n", "t.torrent");
+  REQUIRE(trailing);
+  CHECK(trailing->quirk_count == 1);
+  const std::string swapped = "d12:piece layersd" + layer_entry + "e4:info" + info(leaf) + "e";
+  auto top = agent::parse_torrent(swapped, "t.torrent");
+  REQUIRE(top);
+  CHECK(top->quirk_count == 1);
+  CHECK(top->quirks[0].offset == swapped.find("4:info"));
+  CHECK(top->info_hash_v2 == trailing->info_hash_v2);
+  std::string wrong_layer = f.layer;
+  wrong_layer[3] ^= 1;
+  const std::string repeated = "d4:info" + info(leaf) + "12:piece layersd" + layer_entry +
+                               bstr(raw(f.root)) + bstr(wrong_layer) + "ee";
+  auto dup = agent::parse_torrent(repeated, "t.torrent");
+  REQUIRE(dup);
+  CHECK(dup->quirk_count == 1);
+  CHECK(dup->piece_layer(dup->files[0]) == f.layer);
+}
+
+TEST_CASE("hostile shapes: shared piece layers, deep trees, repeated URLs", "[torrent]")
+{
+  SECTION("files sharing one pieces root all get the one layer")
+  {
+    const std::size_t piece = 16384;
+    const V2File f = v2_file(3, piece);
+    const auto leaf =
+        bdict({{"", bdict({{"length", bint(3 * piece)}, {"pieces root", bstr(raw(f.root))}})}});
+    std::vector<std::pair<std::string, std::string>> tree;
+    for (int i = 0; i < 50; ++i) {
+      tree.emplace_back("f" + std::to_string(100 + i), leaf);
+    }
+    auto t = agent::parse_torrent(bdict({{"info", bdict({{"file tree", bdict(tree)},
+                                                         {"meta version", bint(2)},
+                                                         {"name", bstr("n")},
+                                                         {"piece length", bint(piece)}})},
+                                         {"piece layers", bdict({{raw(f.root), bstr(f.layer)}})}}),
+                                  "t.torrent");
+    REQUIRE(t);
+    REQUIRE(t->files.size() == 50);
+    for (const auto& file : t->files) {
+      CHECK(t->piece_layer(file) == f.layer);
+    }
+  }
+  SECTION("a v2 tree whose paths add up to more than the bound is refused before it is built")
+  {
+    const auto deep = [](std::size_t depth, std::size_t name_len, std::size_t files) {
+      std::string dir = "d";
+      for (std::size_t i = 0; i < files; ++i) {
+        dir += bstr("f" + std::to_string(100000 + i)) +
+               bdict({{"",
+                       bdict({{"length", bint(1)}, {"pieces root", bstr(std::string(32, 'r'))}})}});
+      }
+      dir += "e";
+      for (std::size_t level = depth; level-- > 0;) {
+        dir = "d" + bstr(std::to_string(level) + std::string(name_len, 'x')) + dir + "e";
+      }
+      return bdict({{"info", bdict({{"file tree", dir},
+                                    {"meta version", bint(2)},
+                                    {"name", bstr("n")},
+                                    {"piece length", bint(16384)}})}});
+    };
+    // 20 x 1000-byte names for 200 files: 4 MB of paths from 32 KB of torrent.
+    const auto e = error_of(deep(20, 1000, 200));
+    CHECK(e.code == TorrentErrc::invalid);
+    CHECK(e.message.find("info.file tree: the paths of the files add up to more than 1048576 "
+                         "bytes") != std::string::npos);
+    auto ok = agent::parse_torrent(deep(20, 100, 100), "t.torrent");
+    REQUIRE(ok);
+    CHECK(ok->files.size() == 100);
+    CHECK(ok->files[0].path.size() == 21);
+  }
+  SECTION("repeated and blank web seeds and trackers are dropped, the order kept")
+  {
+    const auto list = blist({bstr("http://a/"), bstr(" http://b/ "), bstr("http://a/"), bstr(""),
+                             bint(5), bstr("http://b/")});
+    auto t = agent::parse_torrent(bdict({{"announce-list", blist({list})},
+                                         {"httpseeds", list},
+                                         {"info", bdict({{"length", bint(5)},
+                                                         {"name", bstr("x")},
+                                                         {"piece length", bint(16384)},
+                                                         {"pieces", bstr(hashes(1))}})},
+                                         {"url-list", list}}),
+                                  "t.torrent");
+    REQUIRE(t);
+    const std::vector<std::string> expected{"http://a/", "http://b/"};
+    CHECK(t->url_list == expected);
+    CHECK(t->httpseeds == expected);
+    REQUIRE(t->trackers.size() == 1);
+    CHECK(t->trackers[0] == expected);
   }
 }
 

@@ -6,7 +6,11 @@
 //  - every node's raw() lies inside the buffer at offset(), children tile their parent's raw()
 //    exactly, integers and strings re-encode to their raw() bytes (canonical form), dictionary
 //    keys are strictly increasing, size()/at()/find()/for_each()/for_each_pair() agree;
-//  - a failure has an offset within the buffer and a non-empty message.
+//  - a failure has an offset within the buffer and a non-empty message;
+//  - Quirks::record agrees with Quirks::reject: no quirk where strict decoding succeeds (the
+//    same tokens), and where it fails on key order or trailing bytes, either the first quirk is
+//    that very error (code and offset) or decoding fails later; quirks come in byte order and
+//    the root ends where its value ends.
 // A broken promise aborts with a line on stderr saying which.
 //
 // Built by tests/fuzz/run-fuzz (clang, -fsanitize=fuzzer,address,undefined).
@@ -16,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <expected>
 #include <limits>
 #include <optional>
 #include <string>
@@ -318,6 +323,51 @@ void walk(const bencode::Node& node, std::string_view buffer)
 
 } // namespace
 
+namespace {
+
+bool is_quirk(bencode::Errc code)
+{
+  return code == bencode::Errc::unsorted_keys || code == bencode::Errc::duplicate_key ||
+         code == bencode::Errc::trailing_data;
+}
+
+void check_quirks(std::string_view buffer, const bencode::Limits& limits,
+                  const std::expected<bencode::Document, bencode::Error>& strict)
+{
+  const auto lenient = bencode::decode(buffer, limits, bencode::Quirks::record);
+  if (strict) {
+    expect(lenient && lenient->quirk_count() == 0 &&
+               lenient->token_count() == strict->token_count(),
+           "Quirks::record differs where strict decoding succeeds", 0);
+    return;
+  }
+  if (!lenient) {
+    expect(!is_quirk(lenient.error().code), "Quirks::record failed on a quirk",
+           lenient.error().offset);
+    expect(lenient.error().offset >= strict.error().offset,
+           "Quirks::record failed before strict decoding did", lenient.error().offset);
+    return;
+  }
+  expect(is_quirk(strict.error().code), "Quirks::record accepted a non-quirk error",
+         strict.error().offset);
+  expect(lenient->quirk_count() > 0, "accepted with quirks, none recorded", 0);
+  const bencode::Error first = lenient->quirk(0);
+  expect(first.code == strict.error().code && first.offset == strict.error().offset &&
+             first.message() == strict.error().message(),
+         "the first quirk is not strict decoding's error", first.offset);
+  for (std::size_t i = 0; i < lenient->quirk_count(); ++i) {
+    expect(lenient->quirk_offset(i) <= buffer.size(), "quirk offset past the end", i);
+    expect(i == 0 || lenient->quirk_offset(i) > lenient->quirk_offset(i - 1),
+           "quirks not in byte order", i);
+    expect(!lenient->quirk(i).message().empty(), "empty quirk message", i);
+  }
+  const bencode::Node root = lenient->root();
+  expect(root.offset() == 0 && root.raw().size() <= buffer.size(), "root raw() out of bounds",
+         0);
+}
+
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
   if (size > k_max_size) {
@@ -333,6 +383,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_tokens = k_max_tokens;
 
   const auto doc = bencode::decode(buffer, limits);
+  check_quirks(buffer, limits, doc);
   const std::optional<bool> reference = Reference(buffer).accepts();
   if (reference && *reference != doc.has_value()) {
     fail(doc ? "decode() accepted what the strict reference rejects"

@@ -2,7 +2,9 @@
 //
 // Besides "no crash, no leak, no UB", it checks what the header promises:
 //  - a rejection is a one-line message naming the source;
-//  - an accepted torrent is strict bencode, has safe path components only, info hashes exactly
+//  - an accepted torrent is strict bencode but for the quirks it lists (Torrent::quirks: all
+//    counted, the first ones kept in byte order; none inside a v2/hybrid info dictionary, whose
+//    bytes decode strictly on their own), has safe path components only, info hashes exactly
 //    for the versions it has, one 20-byte v1 hash per piece, contiguous v1 file offsets, a
 //    total size that is the sum of the non-pad lengths, v2 piece sizes that are powers of two
 //    >= 16 KiB, a pieces root for every non-empty v2 file (symlinks aside), and piece layers
@@ -17,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -153,7 +156,24 @@ void check(const agent::Torrent& t, const std::string& input)
     expect(t.piece_length >= 16384 && (t.piece_length & (t.piece_length - 1)) == 0,
            "v2 piece length not a power of two >= 16 KiB");
   }
-  expect(bencode::decode(input).has_value(), "accepted a torrent that is not strict bencode");
+  const auto lenient = bencode::decode(input, {}, bencode::Quirks::record);
+  expect(lenient.has_value(), "accepted a torrent that is not bencode with quirks");
+  expect(lenient->quirk_count() == t.quirk_count, "quirk_count is not the decoder's count");
+  expect(bencode::decode(input).has_value() == (t.quirk_count == 0),
+         "strict bencode iff no quirk");
+  expect(t.quirks.size() == std::min(t.quirk_count, agent::Torrent::k_max_kept_quirks),
+         "not the first quirks kept");
+  for (std::size_t i = 0; i < t.quirks.size(); ++i) {
+    expect(t.quirks[i].offset == lenient->quirk_offset(i) && t.quirks[i].offset <= input.size(),
+           "quirk offset is not the decoder's");
+    expect(!t.quirks[i].what.empty() && t.quirks[i].what.find('\n') == std::string::npos,
+           "quirk text is not one line", t.quirks[i].what);
+  }
+  if (t.has_v2) {
+    const auto info = lenient->root().find("info");
+    expect(info && bencode::decode(info->raw()).has_value(),
+           "accepted a v2/hybrid info dictionary that is not strict bencode");
+  }
 
   if (t.has_v1) {
     expect(inside(t.pieces_v1, *t.bytes), "pieces_v1 is not a view into bytes");

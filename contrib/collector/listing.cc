@@ -1,6 +1,7 @@
 #include "listing.h"
 
 #include "client_families.h"
+#include "torrent_output.h"
 
 #include <nlohmann/json.hpp>
 
@@ -151,9 +152,11 @@ std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
 {
   std::vector<TorrentNote> notes;
   const agent::Torrent& t = *entry.torrent;
-  if (auto f = agent::format_finding(t, t.name)) {
-    notes.push_back({std::string(agent::code_name(f->code)), f->message,
-                     agent::client_names(agent::affected_clients(*f))});
+  for (auto f : {agent::format_finding(t, t.name), agent::quirk_finding(entry.file, t)}) {
+    if (f) {
+      notes.push_back({std::string(agent::code_name(f->code)), f->message,
+                       agent::client_names(agent::affected_clients(*f))});
+    }
   }
   const bool everywhere =
       !claims.empty() && std::all_of(claims.begin(), claims.end(), [](const Claim* c) {

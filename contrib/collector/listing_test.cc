@@ -191,3 +191,27 @@ TEST_CASE("listing: per-client usability per cell, torrent notes once per torren
   CHECK(l.notes.count(key) == 0);
   CHECK(render_dashboard(*catalog, l, now, 12 * 3600).find("Torrent notes") == std::string::npos);
 }
+
+TEST_CASE("listing: a torrent with quirks clients accept gets its note once", "[collector][clients]")
+{
+  agent::testing::TempTree t;
+  t.file("torrents/a.torrent",
+         agent::testing::bdict(
+             {{"info",
+               agent::testing::bdict({{"length", agent::testing::bint(40000)},
+                                      {"name", agent::testing::bstr("a.iso")},
+                                      {"piece length", agent::testing::bint(16384)},
+                                      {"pieces", agent::testing::bstr(std::string(60, 'h'))}})}}) +
+             "\n");
+  std::vector<std::string> problems;
+  auto catalog = Catalog::load(t / "torrents", problems);
+  REQUIRE(catalog);
+  REQUIRE(catalog->entries().size() == 1);
+  const std::string key = catalog->entries()[0].key;
+  const Listing l = compute_listing(*catalog, {}, {}, {}, ListingPolicy{1'000'000, 3600, false});
+  REQUIRE(l.notes.count(key) == 1);
+  REQUIRE(l.notes.at(key).size() == 1);
+  CHECK(l.notes.at(key)[0].code == "torrent-noncanonical");
+  CHECK(l.notes.at(key)[0].message.find("trailing data") != std::string::npos);
+  CHECK(l.notes.at(key)[0].clients.empty());
+}

@@ -73,7 +73,9 @@ std::expected<std::string, std::string> with_url_list(std::string_view bytes,
   const auto fail = [&](const std::string& why) { return std::unexpected(source + ": " + why); };
   bencode::Limits limits;
   limits.max_size = std::numeric_limits<std::size_t>::max(); // the decoder still caps at 4 GiB
-  const auto doc = bencode::decode(bytes, limits);
+  // Quirks clients accept (torrent-noncanonical) are kept as they are: the pairs are copied
+  // verbatim (every url-list pair replaced by ours) and bytes after the root are dropped.
+  const auto doc = bencode::decode(bytes, limits, bencode::Quirks::record);
   if (!doc) {
     return fail(doc.error().message());
   }

@@ -15,6 +15,14 @@ times, interleaved and best-of/median over --runs rounds:
 LIMITS raises libtorrent's default load limits (10 MB file, 2^21 pieces), which the
 default torrent exceeds.
 
+Then, with --timer (build/torrent-parse-timer, `make bench` builds it), the hostile shapes of
+issue 13 (tests/fixtures/hostile_torrents.py: 2,000 and 20,000 v2 files sharing one 2 MiB
+piece layer, a v2 tree 90 directories deep with 4 KiB names and 3,000 files, 160,000 url-list
+entries, 100,000 v1 files) next to the plain hybrid above: agent::parse_torrent timed
+in-process (best of --runs), its time per MiB and the ratio to the plain hybrid's, and one
+`torrent show --json` run. The torrent model must stay linear: a ratio above RATIO_LIMIT (3)
+fails the benchmark (exit 1).
+
 Python 3 standard library plus python3-libtorrent (Debian; /usr/bin/python3). A benchmark,
 not a test: exits 0 after printing the table; exits 1 only when a sanity check fails
 (libtorrent rejects the torrent or sees other files, pieces or roots; the agent fails, or its
@@ -57,6 +65,9 @@ LT_LIMITS = {"max_buffer_size": 1 << 30, "max_pieces": 1 << 26,
              "max_decode_tokens": 1 << 24, "max_decode_depth": 100}
 LT_PROCESS = ("import sys, libtorrent as lt; "
               f"lt.torrent_info(sys.argv[1], {LT_LIMITS!r})")
+
+
+RATIO_LIMIT = 3.0
 
 
 def die(msg, code=1):
@@ -279,6 +290,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="per-subprocess timeout in seconds (default 120)")
     ap.add_argument("--generate-only", action="store_true", help="only generate the torrent")
+    ap.add_argument("--timer", default="",
+                    help="build/torrent-parse-timer: adds the hostile-shapes table")
     args = ap.parse_args()
 
     pl = args.piece_length
@@ -375,7 +388,62 @@ def main():
     print("MB/s = torrent file bytes / median wall time (10^6 bytes); process rows include "
           "process start-up, `python3 import libtorrent` is that floor for the lt process row")
     print("the in-process row runs in this benchmark's process: no start-up, no separate RSS")
+    if args.timer:
+        return hostile_table(os.path.abspath(args.timer), agent, path, args)
     return 0
+
+
+def hostile_table(timer, agent, plain, args):
+    """The issue 13 shapes next to the plain hybrid: parse time per MiB and its ratio."""
+    if not (os.path.isfile(timer) and os.access(timer, os.X_OK)):
+        die(f"--timer: not found or not executable: {timer} (make build/torrent-parse-timer)", 2)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from fixtures import hostile_torrents  # noqa: E402  (tests/ on sys.path)
+    workdir = os.path.join(os.path.dirname(plain), "hostile")
+    os.makedirs(workdir, exist_ok=True)
+    files = [("plain hybrid (above)", plain)]
+    for name, make in hostile_torrents.ISSUE_SHAPES.items():
+        target = os.path.join(workdir, f"{name}.torrent")
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=workdir)
+        with os.fdopen(fd, "wb") as f:
+            f.write(make())
+        os.replace(tmp, target)
+        files.append((name, target))
+    rows = []
+    for name, target in files:
+        r = run_timed([timer, str(args.runs), target], args.timeout, capture_stdout=True)
+        if r.timed_out or r.status != 0:
+            print(f"torrent_parse_bench: sanity check failed: "
+                  f"{describe_failure('torrent-parse-timer', r, args.timeout)}", file=sys.stderr)
+            return 1
+        size, best, _median, verdict = r.stdout.split(maxsplit=4)[:4]
+        show = run_timed([agent, "torrent", "show", "--json", target], args.timeout)
+        rows.append((name, int(size), float(best), verdict.decode(), show.wall,
+                     show.timed_out))
+    base = rows[0][2] / (rows[0][1] / 2**20)
+    print()
+    print(f"hostile shapes (issue 13): agent::parse_torrent in-process, best of {args.runs}; "
+          f"the torrent model must stay within {RATIO_LIMIT:g}x the plain hybrid's time per MiB")
+    print()
+    hdr = (f"| {'torrent':<22} | {'MiB':>6} | {'verdict':<8} | {'parse ms':>9} "
+           f"| {'ms / MiB':>8} | {'x plain':>7} | {'show --json s':>13} |")
+    print(hdr)
+    print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+    failed = []
+    for name, size, best, verdict, show_s, show_to in rows:
+        per = best * 1000 / (size / 2**20)
+        ratio = per / (base * 1000)
+        show = "timeout" if show_to else f"{show_s:.3f}"
+        print(f"| {name:<22} | {size / 2**20:>6.2f} | {verdict:<8} | {best * 1000:>9.2f} "
+              f"| {per:>8.2f} | {ratio:>6.2f}x | {show:>13} |")
+        if ratio > RATIO_LIMIT:
+            failed.append(f"{name}: {ratio:.1f}x the plain hybrid's parse time per MiB")
+    print()
+    print("verdict: the deep tree is refused (torrent-invalid: its paths would add up to 1.1 GB; "
+          "docs/torrent-show.md); show --json includes process start-up and the JSON output")
+    for f in failed:
+        print(f"torrent_parse_bench: sanity check failed: {f}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -140,6 +140,59 @@ class CheckTest(MirrorWithTorrents):
         self.assertEqual([f["code"] for f in broken[0]["findings"]], ["torrent-invalid"])
         self.assertEqual(sum(t["ready"] for t in doc["torrents"]), len(self.names))
 
+    def test_quirks_clients_accept_are_warnings_and_still_ready(self):
+        """Issue 12: a newline after the top-level dictionary (Android-x86 8.1 r6, BitComet
+        torrents) and file dictionaries with unsorted keys (older tools): libtorrent, aria2 and
+        Transmission read them; check says ready with one torrent-noncanonical warning that
+        names the byte offset."""
+        v1_multi = [n for n in self.names if b"5:filesl" in (self.tdir / f"{n}.torrent")
+                    .read_bytes() and not n.startswith("livecd")]  # livecd*: hybrid (setUp)
+        multi = v1_multi[0]
+        single = next(n for n in self.names if n != multi)
+        # the single-file torrent with a newline after its top-level dictionary
+        path = self.tdir / f"{single}.torrent"
+        newline_at = len(path.read_bytes())
+        path.write_bytes(path.read_bytes() + b"\n")
+        # the multi-file torrent re-encoded with 'path' before 'length' in every file dict
+        path = self.tdir / f"{multi}.torrent"
+        torrent = T.bdecode(path.read_bytes())
+        info = torrent[b"info"]
+        info[b"files"] = [T.Pairs(sorted(f.items(), reverse=True)) for f in info[b"files"]]
+        data = T.bencode(T.Pairs(torrent.items()))
+        path.write_bytes(data)
+        first_length = data.index(b"6:length", data.index(b"5:filesl"))
+
+        result, doc = self.check(self.mirror("-a"))
+        self.assertEqual(result.returncode, 0, str(result))
+        self.assertTrue(doc["ready"])
+        by_name = {t["name"]: t for t in doc["torrents"]}
+        self.assertEqual(sorted(by_name), self.names)
+        for name, t in by_name.items():
+            self.assertTrue(t["ready"], t)
+            quirks = [f for f in t["findings"] if f["code"] == "torrent-noncanonical"]
+            if name not in (single, multi):
+                self.assertEqual(quirks, [], name)
+                continue
+            self.assertEqual(len(quirks), len(t["findings"]), t["findings"])
+            (finding,) = quirks
+            self.assertEqual((finding["code"], finding["severity"]),
+                             ("torrent-noncanonical", "warning"))
+            self.assertEqual(finding["path"], t["torrent"])
+            if name == single:
+                self.assertEqual(finding["message"],
+                                 f"{t['torrent']}: byte {newline_at}: trailing data after the "
+                                 "top-level value (1 byte after the end)")
+            else:
+                self.assertTrue(finding["message"].startswith(
+                    f"{t['torrent']}: byte {first_length}: dictionary keys not sorted "
+                    "('length' after 'path')"), finding["message"])
+        self.assertEqual(sum(t["bytes"] for t in doc["torrents"]),
+                         sum(p.size for p in self.layout.payloads))
+        human = harness.run_agent("check", "--root", self.tmp / "mirror", "--torrents",
+                                  self.tdir, "--state-dir", self.tmp / "state")
+        self.assertEqual(human.returncode, 0, str(human))
+        self.assertIn("torrent-noncanonical", human.out)
+
     def test_human_output_and_usage_errors(self):
         root = self.mirror("-a", "--exclude", "releases/amd64/")
         result = harness.run_agent("check", "--root", root, "--torrents", self.tdir,
