@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <expected>
 #include <map>
 
 namespace collector {
@@ -42,18 +43,28 @@ Listing current_listing(ApiContext& ctx)
       ListingPolicy{ctx.now(), ctx.config.stale_after_s, ctx.config.spot.enabled});
 }
 
-HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
+// The enabled mirror the request's bearer token belongs to, or the 401 answer.
+std::expected<MirrorRow, HttpResponse> authenticate(ApiContext& ctx, const HttpRequest& req)
 {
   const std::string auth = req.header("authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (!auth.starts_with(bearer) || auth.size() == bearer.size()) {
     ++ctx.reports_refused;
-    return error(401, "missing bearer token");
+    return std::unexpected(error(401, "missing bearer token"));
   }
-  const auto mirror = ctx.store.mirror_by_token(token_hash(auth.substr(bearer.size())));
+  auto mirror = ctx.store.mirror_by_token(token_hash(auth.substr(bearer.size())));
   if (!mirror || mirror->disabled) {
     ++ctx.reports_refused;
-    return error(401, "unknown or disabled token");
+    return std::unexpected(error(401, "unknown or disabled token"));
+  }
+  return std::move(*mirror);
+}
+
+HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
+{
+  auto mirror = authenticate(ctx, req);
+  if (!mirror) {
+    return mirror.error();
   }
   const std::string type = req.header("content-type");
   if (type != "application/json" && !type.starts_with("application/json;")) {
@@ -192,6 +203,17 @@ HttpResponse get_metrics(ApiContext& ctx)
 }
 
 } // namespace
+
+std::optional<HttpResponse> check_request_head(ApiContext& ctx, const HttpRequest& head)
+{
+  if (head.method != "POST" || head.target.substr(0, head.target.find('?')) != "/api/v1/reports") {
+    return std::nullopt;
+  }
+  if (auto mirror = authenticate(ctx, head); !mirror) {
+    return mirror.error();
+  }
+  return std::nullopt;
+}
 
 HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
 {

@@ -5,7 +5,7 @@
 //   GET  /metrics                            Prometheus text format
 //   GET  /                                   the HTML dashboard (mirrors x torrents)
 // Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
-// 401 unknown or disabled token, 404, 405, 413 (the server), 415 not JSON.
+// 401 unknown or disabled token (answered from the headers, before the body is read), 404, 405, 413 (the server), 415 not JSON.
 #pragma once
 
 #include "catalog.h"
@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 
 namespace collector {
 
@@ -29,5 +30,9 @@ struct ApiContext {
 };
 
 HttpResponse handle_request(ApiContext& context, const HttpRequest& request);
+
+// The answer to give from a request's headers alone, before its body is read (http_server.h
+// HeadCheck): 401 for a POST /api/v1/reports without a valid token; nullopt otherwise.
+std::optional<HttpResponse> check_request_head(ApiContext& context, const HttpRequest& head);
 
 } // namespace collector

@@ -20,6 +20,12 @@ struct CollectorConfig {
   std::uint64_t max_body = 4u << 20;                          // bytes of a report
   std::int64_t stale_after_s = 12 * 3600; // a mirror not judged within this drops out
   unsigned threads = 4;
+  // Intake against hostile clients (http_server.h).
+  std::uint64_t max_connections = 4096;
+  std::uint64_t max_connections_per_address = 64;
+  std::int64_t first_byte_timeout_s = 10; // TLS handshake and each request's headers
+  std::uint64_t max_buffered_bytes = 64u << 20;
+  std::string database_group; // "": the database is 0600; else 0640 with this group
   // Spot checks: before listing a mirror for a torrent, fetch random whole pieces from it.
   struct {
     bool enabled = true;
@@ -30,6 +36,11 @@ struct CollectorConfig {
     std::uint64_t max_checks_per_round = 200; // rate limit: (mirror, torrent) pairs per round
     std::int64_t round_every_s = 60;
     std::string ca_file; // for mirrors' https base URLs; "" = the system store
+    // Connect to loopback, private, link-local, multicast... addresses (tests). Off: only the
+    // registered base URL's own address and port, and public addresses.
+    bool allow_private = false;
+    std::uint64_t network_quorum = 3; // distinct mirrors all failing in transport: discard
+    std::string canary_url;           // a URL that must load when a round looks like our fault
   } spot;
 };
 
