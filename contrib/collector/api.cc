@@ -36,11 +36,11 @@ bool is_hex(std::string_view s)
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-Listing current_listing(ApiContext& ctx)
+std::shared_ptr<const Listing> current_listing(ApiContext& ctx)
 {
-  return compute_listing(
-      ctx.catalog, ctx.store.mirrors(), ctx.store.claims(), ctx.store.spot_checks(),
-      ListingPolicy{ctx.now(), ctx.config.stale_after_s, ctx.config.spot.enabled});
+  return ctx.listing.get(ctx.store, ctx.catalog,
+                         ListingPolicy{ctx.now(), ctx.config.stale_after_s,
+                                       ctx.config.spot.enabled});
 }
 
 // The enabled mirror the request's bearer token belongs to, or the 401 answer.
@@ -97,7 +97,8 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
   if (!e) {
     return error(404, "no such torrent in the collector's catalog");
   }
-  const Listing l = current_listing(ctx);
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
   Json urls = Json::array();
   Json mirrors = Json::array();
   for (const MirrorRow& m : l.mirrors) {
@@ -114,7 +115,8 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
 
 HttpResponse get_mirrors(ApiContext& ctx)
 {
-  const Listing l = current_listing(ctx);
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
   const std::int64_t now = ctx.now();
   Json out = Json::array();
   for (const MirrorRow& m : l.mirrors) {
@@ -156,7 +158,8 @@ HttpResponse get_mirrors(ApiContext& ctx)
 
 HttpResponse get_metrics(ApiContext& ctx)
 {
-  const Listing l = current_listing(ctx);
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
   std::map<std::string, std::uint64_t> cells;
   for (const auto& [key, cell] : l.cells) {
     ++cells[std::string(state_name(cell.state))];
@@ -251,7 +254,7 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
     return HttpResponse{
         200,
         "text/html; charset=utf-8",
-        render_dashboard(ctx.catalog, current_listing(ctx), now, ctx.config.stale_after_s),
+        render_dashboard(ctx.catalog, *current_listing(ctx), now, ctx.config.stale_after_s),
         {}};
   }
   return error(404, "no such resource");

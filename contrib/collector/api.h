@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "collector_config.h"
 #include "http_server.h"
+#include "listing_cache.h"
 #include "store.h"
 
 #include <atomic>
@@ -24,6 +25,7 @@ struct ApiContext {
   const Catalog& catalog;
   const CollectorConfig& config;
   std::function<std::int64_t()> now; // Unix time
+  ListingCache listing{};            // shared by every reader (listing_cache.h)
   std::atomic<std::uint64_t> reports_stored{0};
   std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> reports_refused{0};

@@ -164,6 +164,7 @@ std::expected<void, std::string> Store::add_mirror(const std::string& name,
                                                    const std::string& token_hash, std::int64_t now)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "INSERT INTO mirrors(name, base_url, token_hash, created_at) VALUES(?,?,?,?)");
   s.bind(1, name).bind(2, base_url).bind(3, token_hash).bind(4, now);
   const int rc = s.step();
@@ -179,6 +180,7 @@ std::expected<void, std::string> Store::add_mirror(const std::string& name,
 bool Store::set_token(const std::string& name, const std::string& token_hash)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "UPDATE mirrors SET token_hash = ? WHERE name = ?");
   s.bind(1, token_hash).bind(2, name);
   return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
@@ -187,6 +189,7 @@ bool Store::set_token(const std::string& name, const std::string& token_hash)
 bool Store::set_disabled(const std::string& name, bool disabled)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "UPDATE mirrors SET disabled = ? WHERE name = ?");
   s.bind(1, std::int64_t{disabled ? 1 : 0}).bind(2, name);
   return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
@@ -220,6 +223,7 @@ std::expected<Store::Ingest, std::string>
 Store::ingest(const std::string& mirror, const IngestedReport& report, std::int64_t now)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   try {
     Transaction tx(m_db);
     {
@@ -279,6 +283,9 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
       }
     }
     tx.commit();
+    if (m_report_rows >= 0) {
+      ++m_report_rows;
+    }
     return Ingest::stored;
   } catch (const std::runtime_error& e) {
     return std::unexpected(std::string(e.what()));
@@ -310,6 +317,7 @@ std::vector<Claim> Store::claims()
 void Store::record_spot_check(const SpotCheck& check)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "INSERT OR REPLACE INTO spot_checks(mirror, info_hash, ok, reason, checked_at) "
                "VALUES(?,?,?,?,?)");
   s.bind(1, check.mirror)
@@ -334,8 +342,19 @@ std::vector<SpotCheck> Store::spot_checks()
 std::int64_t Store::report_count()
 {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT count(*) FROM reports");
-  return s.step() == SQLITE_ROW ? s.integer(0) : 0;
+  if (m_report_rows < 0) { // counted once; ingest keeps it up to date
+    Stmt s(m_db, "SELECT count(*) FROM reports");
+    m_report_rows = s.step() == SQLITE_ROW ? s.integer(0) : 0;
+  }
+  return m_report_rows;
+}
+
+Store::Version Store::version()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "PRAGMA data_version");
+  const std::int64_t others = s.step() == SQLITE_ROW ? s.integer(0) : -1;
+  return {m_writes.load(), others};
 }
 
 } // namespace collector
