@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <expected>
+#include <optional>
 #include <map>
 
 namespace collector {
@@ -113,36 +115,109 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
                                  {"mirrors", mirrors}});
 }
 
-HttpResponse get_mirrors(ApiContext& ctx)
+// One mirror's entry of /api/v1/mirrors; without `torrents` when with_torrents is false.
+Json mirror_json(ApiContext& ctx, const Listing& l, const MirrorRow& m, std::int64_t now,
+                 bool with_torrents)
 {
-  const auto shared = current_listing(ctx);
-  const Listing& l = *shared;
-  const std::int64_t now = ctx.now();
-  Json out = Json::array();
-  for (const MirrorRow& m : l.mirrors) {
-    Json torrents = Json::object();
-    std::map<std::string, int> counts;
-    for (const CatalogEntry& e : ctx.catalog.entries()) {
-      const Cell& c = l.cell(m.name, e.key);
-      ++counts[std::string(state_name(c.state))];
+  Json torrents = Json::object();
+  std::map<std::string, int> counts;
+  for (const CatalogEntry& e : ctx.catalog.entries()) {
+    const Cell& c = l.cell(m.name, e.key);
+    ++counts[std::string(state_name(c.state))];
+    if (with_torrents) {
       torrents[e.key] = {
           {"name", e.torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
       if (!c.clients.empty()) {
         torrents[e.key]["clients"] = c.clients;
       }
     }
-    const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
-    out.push_back({{"name", m.name},
-                   {"base_url", m.base_url},
-                   {"disabled", m.disabled},
-                   {"opted_in", m.opted_in},
-                   {"stale", stale},
-                   {"last_report_at", m.last_report_at ? Json(*m.last_report_at) : Json(nullptr)},
-                   {"judged_at", m.judged_at ? Json(*m.judged_at) : Json(nullptr)},
-                   {"last_report_id", m.last_report_id},
-                   {"sync_state", m.sync_state},
-                   {"counts", counts},
-                   {"torrents", torrents}});
+  }
+  const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
+  Json out = {{"name", m.name},
+              {"base_url", m.base_url},
+              {"disabled", m.disabled},
+              {"opted_in", m.opted_in},
+              {"stale", stale},
+              {"last_report_at", m.last_report_at ? Json(*m.last_report_at) : Json(nullptr)},
+              {"judged_at", m.judged_at ? Json(*m.judged_at) : Json(nullptr)},
+              {"last_report_id", m.last_report_id},
+              {"sync_state", m.sync_state},
+              {"counts", counts}};
+  if (with_torrents) {
+    out["torrents"] = std::move(torrents);
+  }
+  return out;
+}
+
+// The value of `key` in a query string ("a=1&b=2"), percent-decoding not needed (numbers and
+// words only); nullopt when absent.
+std::optional<std::string> query_value(const std::string& target, std::string_view key)
+{
+  const std::size_t q = target.find('?');
+  if (q == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(target).substr(q + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    }
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::size_t> query_number(const std::string& target, std::string_view key)
+{
+  const auto v = query_value(target, key);
+  if (!v || v->empty() || v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) {
+        return c >= '0' && c <= '9';
+      })) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(std::stoul(*v));
+}
+
+std::string percent_decode(std::string_view s)
+{
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+HttpResponse get_one_mirror(ApiContext& ctx, const std::string& name)
+{
+  const auto shared = current_listing(ctx);
+  for (const MirrorRow& m : shared->mirrors) {
+    if (m.name == name) {
+      return json_response(200, mirror_json(ctx, *shared, m, ctx.now(), true));
+    }
+  }
+  return error(404, "no mirror of that name");
+}
+
+HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
+{
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
+  const std::int64_t now = ctx.now();
+  const std::size_t offset = query_number(target, "offset").value_or(0);
+  const std::size_t limit = query_number(target, "limit").value_or(l.mirrors.size());
+  const bool with_torrents = query_value(target, "torrents").value_or("true") != "false";
+  Json out = Json::array();
+  for (std::size_t i = offset; i < l.mirrors.size() && i - offset < limit; ++i) {
+    out.push_back(mirror_json(ctx, l, l.mirrors[i], now, with_torrents));
   }
   // Warnings about the torrents themselves, once per torrent (not per mirror).
   Json notes = Json::object();
@@ -153,7 +228,11 @@ HttpResponse get_mirrors(ApiContext& ctx)
     }
     notes[key] = std::move(items);
   }
-  return json_response(200, Json{{"version", 1}, {"mirrors", out}, {"torrent_notes", notes}});
+  return json_response(200, Json{{"version", 1},
+                                 {"mirrors", out},
+                                 {"torrent_notes", notes},
+                                 {"total", l.mirrors.size()},
+                                 {"offset", offset}});
 }
 
 HttpResponse get_metrics(ApiContext& ctx)
@@ -244,7 +323,11 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
         ctx, path.substr(torrents.size(), path.size() - torrents.size() - webseeds.size()));
   }
   if (path == "/api/v1/mirrors") {
-    return get_mirrors(ctx);
+    return get_mirrors(ctx, req.target);
+  }
+  constexpr std::string_view mirrors_prefix = "/api/v1/mirrors/";
+  if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
+    return get_one_mirror(ctx, percent_decode(std::string_view(path).substr(mirrors_prefix.size())));
   }
   if (path == "/metrics") {
     return get_metrics(ctx);

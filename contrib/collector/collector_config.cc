@@ -117,7 +117,7 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
     r.keys(doc, "",
            {"listen", "tls", "database", "torrents", "symlinks_dir", "max_body", "stale_after",
             "threads", "spot_check", "max_connections", "max_connections_per_address",
-            "first_byte_timeout", "max_buffered_bytes", "database_group"});
+            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention"});
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node v = it->second;
@@ -153,6 +153,11 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         c.first_byte_timeout_s = r.duration(v, key);
       } else if (key == "max_buffered_bytes") {
         c.max_buffered_bytes = r.number(v, key, 1024, std::uint64_t{1} << 40);
+      } else if (key == "retention") {
+        r.keys(v, "retention", {"reports"});
+        if (v["reports"]) {
+          c.retention_reports_s = r.duration(v["reports"], "retention.reports");
+        }
       } else if (key == "database_group") {
         c.database_group = r.text(v, key);
       } else if (key == "spot_check") {

@@ -26,6 +26,7 @@ struct CollectorConfig {
   std::int64_t first_byte_timeout_s = 10; // TLS handshake and each request's headers
   std::uint64_t max_buffered_bytes = 64u << 20;
   std::string database_group; // "": the database is 0600; else 0640 with this group
+  std::int64_t retention_reports_s = 14 * 86400; // report bodies kept (the latest per mirror always)
   // Spot checks: before listing a mirror for a torrent, fetch random whole pieces from it.
   struct {
     bool enabled = true;

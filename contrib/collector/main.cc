@@ -101,6 +101,7 @@ std::unique_ptr<Store> open_store(const CollectorConfig& c)
   if (!s) {
     throw Fatal{2, "database " + s.error()};
   }
+  (*s)->set_report_retention(c.retention_reports_s);
   return std::move(*s);
 }
 

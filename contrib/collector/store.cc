@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS reports(
   kind TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_mirror_time ON reports(mirror, received_at);
 CREATE TABLE IF NOT EXISTS claims(
   mirror TEXT NOT NULL,
   info_hash_v1 TEXT NOT NULL,
@@ -241,6 +242,16 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
         return Ingest::duplicate; // rolled back: nothing changes
       }
     }
+    std::int64_t pruned = 0;
+    if (m_retention_s > 0) { // this mirror's reports older than the retention, a batch at a time
+      Stmt s(m_db, "DELETE FROM reports WHERE rowid IN (SELECT rowid FROM reports WHERE "
+                   "mirror = ? AND received_at < ? AND report_id != ? LIMIT 64)");
+      s.bind(1, mirror).bind(2, now - m_retention_s).bind(3, report.report_id);
+      if (s.step() != SQLITE_DONE) {
+        return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+      }
+      pruned = sqlite3_changes(m_db);
+    }
     const bool listed = report.kind == "status" && report.opted_in;
     {
       Stmt s(m_db, "UPDATE mirrors SET last_report_at = ?, last_report_id = ?, opted_in = ?, "
@@ -284,7 +295,7 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
     }
     tx.commit();
     if (m_report_rows >= 0) {
-      ++m_report_rows;
+      m_report_rows += 1 - pruned;
     }
     return Ingest::stored;
   } catch (const std::runtime_error& e) {
@@ -347,6 +358,12 @@ std::int64_t Store::report_count()
     m_report_rows = s.step() == SQLITE_ROW ? s.integer(0) : 0;
   }
   return m_report_rows;
+}
+
+void Store::set_report_retention(std::int64_t seconds)
+{
+  std::lock_guard lock(m_mutex);
+  m_retention_s = seconds;
 }
 
 Store::Version Store::version()

@@ -96,6 +96,9 @@ public:
   std::vector<SpotCheck> spot_checks();
   // Rows in the reports table (counted once, then kept by ingest: no scan per call).
   std::int64_t report_count();
+  // From now on, each ingest also deletes up to 64 of that mirror's reports received more
+  // than `seconds` ago (never the one being stored: the latest is always kept). 0: keep all.
+  void set_report_retention(std::int64_t seconds);
 
   // Changes when anything was written: by this Store (counted when the write is done) or by
   // another connection (SQLite's data_version: the `mirror` commands). A reader that sees a
@@ -113,6 +116,7 @@ private:
   std::mutex m_mutex;
   std::atomic<std::uint64_t> m_writes{0};
   std::int64_t m_report_rows = -1; // -1: not counted yet
+  std::int64_t m_retention_s = 0;
 };
 
 } // namespace collector
