@@ -164,7 +164,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         r.keys(v, "spot_check",
                {"enabled", "pieces", "max_piece_bytes", "interval", "request_timeout",
                 "max_checks_per_round", "round_every", "ca_file", "allow_private",
-                "network_quorum", "canary_url"});
+                "network_quorum", "canary_url", "max_concurrent_mirrors", "mirror_deadline",
+                "retry_failed_after"});
         for (auto s = v.begin(); s != v.end(); ++s) {
           const std::string k = s->first.Scalar();
           const std::string full = "spot_check." + k;
@@ -187,6 +188,12 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
             c.spot.ca_file = r.path(x, full);
           } else if (k == "allow_private") {
             c.spot.allow_private = r.boolean(x, full);
+          } else if (k == "max_concurrent_mirrors") {
+            c.spot.max_concurrent_mirrors = r.number(x, full, 1, 256);
+          } else if (k == "mirror_deadline") {
+            c.spot.mirror_deadline_s = r.duration(x, full);
+          } else if (k == "retry_failed_after") {
+            c.spot.retry_failed_after_s = r.duration(x, full);
           } else if (k == "network_quorum") {
             c.spot.network_quorum = r.number(x, full, 1, 1'000'000);
           } else if (k == "canary_url") {

@@ -41,6 +41,9 @@ struct CollectorConfig {
     // registered base URL's own address and port, and public addresses.
     bool allow_private = false;
     std::uint64_t network_quorum = 3; // distinct mirrors all failing in transport: discard
+    std::uint64_t max_concurrent_mirrors = 8; // mirrors checked at once in a round
+    std::int64_t mirror_deadline_s = 600;     // one mirror's share of a round
+    std::int64_t retry_failed_after_s = 600;  // a failed pair is re-checked this soon
     std::string canary_url;           // a URL that must load when a round looks like our fault
   } spot;
 };

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <map>
+#include <chrono>
 #include <memory>
+#include <optional>
+#include <thread>
 
 namespace collector {
 
@@ -119,9 +122,9 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
   const std::vector<SpotCheck> previous = store.spot_checks();
   const ListingPolicy policy{now, config.stale_after_s, false};
   const Listing claimed = compute_listing(catalog, mirrors, store.claims(), {}, policy);
-  std::map<std::pair<std::string, std::string>, std::int64_t> last;
+  std::map<std::pair<std::string, std::string>, const SpotCheck*> last;
   for (const SpotCheck& s : previous) {
-    last[{s.mirror, s.info_hash}] = s.checked_at;
+    last[{s.mirror, s.info_hash}] = &s;
   }
   struct Due {
     std::int64_t last;
@@ -135,8 +138,16 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
         continue; // claimed ready, enabled, opted in, fresh (listed when spot checks are off)
       }
       const auto it = last.find({m.name, e.key});
-      if (it == last.end() || now - it->second >= config.spot.interval_s) {
-        due.push_back({it == last.end() ? 0 : it->second, &m, &e});
+      if (it == last.end()) {
+        due.push_back({0, &m, &e}); // never checked: first
+        continue;
+      }
+      const SpotCheck& p = *it->second;
+      const std::int64_t wait =
+          p.ok ? config.spot.interval_s
+               : std::min(config.spot.interval_s, config.spot.retry_failed_after_s);
+      if (now - p.checked_at >= wait) {
+        due.push_back({p.checked_at, &m, &e});
       }
     }
   }
@@ -145,22 +156,65 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
   if (due.size() > config.spot.max_checks_per_round) {
     due.resize(config.spot.max_checks_per_round);
   }
+  // The due pairs of each mirror, in priority order; mirrors checked concurrently (at most
+  // max_concurrent_mirrors at once), each mirror's pairs one after the other until its
+  // deadline: a stalled mirror delays only itself.
+  std::vector<std::vector<std::size_t>> groups;
+  {
+    std::map<std::string, std::size_t> group_of;
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      const auto [it, added] = group_of.try_emplace(due[i].mirror->name, groups.size());
+      if (added) {
+        groups.emplace_back();
+      }
+      groups[it->second].push_back(i);
+    }
+  }
+  std::vector<std::optional<SpotOutcome>> outcomes(due.size());
+  std::atomic<std::size_t> next_group{0};
   std::random_device seed;
-  std::mt19937_64 random(seed());
+  const auto work = [&](std::uint64_t worker_seed) {
+    std::mt19937_64 random(worker_seed);
+    for (std::size_t g = next_group++; g < groups.size(); g = next_group++) {
+      const auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::seconds(config.spot.mirror_deadline_s);
+      for (const std::size_t i : groups[g]) {
+        if ((cancel != nullptr && cancel->load()) || std::chrono::steady_clock::now() >= deadline) {
+          break; // the rest of this mirror waits for the next round
+        }
+        SpotOutcome r = spot_check_one(*due[i].entry, *due[i].mirror, config, random, now, cancel);
+        if (cancel != nullptr && cancel->load()) {
+          break; // cut short: not a verdict
+        }
+        if (r.check.ok || !r.transport) {
+          store.record_spot_check(r.check); // at once: never the guard's business
+        }
+        outcomes[i] = std::move(r);
+      }
+    }
+  };
+  {
+    const std::size_t n =
+        std::min<std::size_t>(groups.size(), std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors));
+    std::vector<std::thread> workers;
+    for (std::size_t w = 1; w < n; ++w) {
+      workers.emplace_back(work, seed());
+    }
+    work(seed());
+    for (std::thread& t : workers) {
+      t.join();
+    }
+  }
   std::vector<SpotOutcome> results;
   std::map<std::string, std::pair<std::size_t, std::size_t>> per_mirror; // transport, total
-  for (const Due& d : due) {
-    if (cancel != nullptr && cancel->load()) {
-      break;
+  for (std::optional<SpotOutcome>& o : outcomes) {
+    if (!o) {
+      continue;
     }
-    SpotOutcome r = spot_check_one(*d.entry, *d.mirror, config, random, now, cancel);
-    if (cancel != nullptr && cancel->load()) {
-      break; // cut short: not a verdict
-    }
-    auto& [transport, total] = per_mirror[d.mirror->name];
+    auto& [transport, total] = per_mirror[o->check.mirror];
     ++total;
-    transport += !r.check.ok && r.transport ? 1 : 0;
-    results.push_back(std::move(r));
+    transport += !o->check.ok && o->transport ? 1 : 0;
+    results.push_back(std::move(*o));
   }
   round.checked = results.size();
   for (const SpotOutcome& r : results) {
@@ -192,10 +246,12 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
   }
   for (const SpotOutcome& o : results) {
     const SpotCheck& r = o.check;
-    if (ours && !r.ok && o.transport) {
-      continue;
+    if (!r.ok && o.transport) {
+      if (ours) {
+        continue;
+      }
+      store.record_spot_check(r);
     }
-    store.record_spot_check(r);
     if (!r.ok) {
       round.messages.push_back("spot check failed: mirror " + r.mirror + ", torrent " +
                                r.info_hash + ": " + r.reason +

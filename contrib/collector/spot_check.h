@@ -12,7 +12,12 @@
 // own network is suspected if spot_check.canary_url is set and does not load, or, without a
 // canary, if at least spot_check.network_quorum distinct mirrors were checked. Then the
 // transport failures of the round are discarded (nothing changes for those pairs; the log
-// says so); every other result is recorded.
+// says so); every other result is recorded, as soon as it is known.
+//
+// Mirrors are checked concurrently (spot_check.max_concurrent_mirrors), each mirror's due
+// pairs one after the other within spot_check.mirror_deadline: a stalled mirror delays only
+// itself. Never-checked pairs come first, then the oldest; a failed pair is due again after
+// spot_check.retry_failed_after, a passed one after spot_check.interval.
 #pragma once
 
 #include "catalog.h"

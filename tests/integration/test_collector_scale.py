@@ -4,6 +4,8 @@
   /metrics' webseed_collector_reports_stored follows;
 - /api/v1/mirrors pages (`limit`, `offset`, `total`), summaries (`torrents=false`: counts
   only) and one mirror's detail (`/api/v1/mirrors/<name>`, 404 unknown);
+- spot checks run concurrently across mirrors: a stalled mirror (checked first) does not keep a
+  good one from being listed (on the previous main the good one waited for every timeout);
 - the listing shared by readers (listing_cache.h) still shows every change at once: a mirror
   added or disabled by the command line (another SQLite connection) and a report just taken.
 
@@ -18,6 +20,7 @@ import urllib.parse
 
 import harness
 from fixtures import fake_reports as R
+from fixtures import webservers
 from fixtures.collector import Collector
 
 MODULE_TIMEOUT = 120
@@ -106,6 +109,29 @@ class CollectorScaleTest(harness.TreeTestCase):
         col.cli("mirror", "disable", "m1", check=True)
         self.assertEqual(col.json(f"/api/v1/torrents/{info_hash}/webseeds")["mirrors"], [])
         self.assertTrue(col.json("/api/v1/mirrors/m1")["disabled"])
+
+    def test_a_stalled_mirror_delays_only_itself(self):
+        upstream = SHARED / "upstream"
+        with webservers.BadServer(upstream, "stall") as stalled, \
+                webservers.BadServer(upstream, "ok") as good:
+            col = Collector(self.tmp, TDIR, spot_check=True,
+                            extra_config="  round_every: 1s\n")
+            col.start()
+            self.addCleanup(col.stop)
+            # "a-..." sorts first: the previous main checked it first, one pair after another
+            self.post(col, "a-stalled", stalled.base_url,
+                      col.add_mirror("a-stalled", stalled.base_url))
+            self.post(col, "b-good", good.base_url, col.add_mirror("b-good", good.base_url))
+            hashes = [t["info_hash_v1"] for t in REPORT["torrents"]]
+            deadline = time.monotonic() + 20
+            listed = []
+            while time.monotonic() < deadline:
+                listed = [col.json(f"/api/v1/torrents/{h}/webseeds")["mirrors"] for h in hashes]
+                if all(m == ["b-good"] for m in listed):
+                    break
+                time.sleep(0.25)
+            self.assertEqual(listed, [["b-good"]] * len(hashes),
+                             f"the good mirror not listed within 20 s\n{col.log_text()}")
 
 
 if __name__ == "__main__":
