@@ -15,9 +15,9 @@ bool public_v4(std::uint32_t a) // host byte order
     return bits == 0 || (a >> (32 - bits)) == (net >> (32 - bits));
   };
   return !(in(0x00000000, 8) || in(0x0A000000, 8) || in(0x64400000, 10) || in(0x7F000000, 8) ||
-           in(0xA9FE0000, 16) || in(0xAC100000, 12) || in(0xC0000000, 24) ||
-           in(0xC0000200, 24) || in(0xC0A80000, 16) || in(0xC6120000, 15) ||
-           in(0xC6336400, 24) || in(0xCB007100, 24) || in(0xE0000000, 4) || in(0xF0000000, 4));
+           in(0xA9FE0000, 16) || in(0xAC100000, 12) || in(0xC0000000, 24) || in(0xC0000200, 24) ||
+           in(0xC0A80000, 16) || in(0xC6120000, 15) || in(0xC6336400, 24) || in(0xCB007100, 24) ||
+           in(0xE0000000, 4) || in(0xF0000000, 4));
 }
 
 } // namespace
@@ -85,9 +85,8 @@ AddressPolicy::AddressPolicy(const std::string& base_url, bool allow_private)
   }
   std::string authority = base_url.substr(start + 3);
   authority = authority.substr(0, authority.find_first_of("/?#"));
-  authority = authority.substr(authority.rfind('@') == std::string::npos
-                                   ? 0
-                                   : authority.rfind('@') + 1);
+  authority =
+      authority.substr(authority.rfind('@') == std::string::npos ? 0 : authority.rfind('@') + 1);
   std::string host = authority;
   std::string port = https ? "443" : "80";
   if (authority.starts_with('[')) {

@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <expected>
-#include <optional>
 #include <map>
+#include <optional>
 
 namespace collector {
 
@@ -40,9 +40,9 @@ bool is_hex(std::string_view s)
 
 std::shared_ptr<const Listing> current_listing(ApiContext& ctx)
 {
-  return ctx.listing.get(ctx.store, ctx.catalog,
-                         ListingPolicy{ctx.now(), ctx.config.stale_after_s,
-                                       ctx.config.spot.enabled});
+  return ctx.listing.get(
+      ctx.store, ctx.catalog,
+      ListingPolicy{ctx.now(), ctx.config.stale_after_s, ctx.config.spot.enabled});
 }
 
 // The enabled mirror the request's bearer token belongs to, or the 401 answer.
@@ -78,7 +78,30 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
     ++ctx.reports_refused;
     return error(400, report.error());
   }
-  const auto stored = ctx.store.ingest(mirror->name, *report, ctx.now());
+  // The mirror's bucket: refilled by time; at least one token needed to store a report.
+  const std::int64_t now = ctx.now();
+  const double per_s = static_cast<double>(ctx.config.report_per_hour) / 3600.0;
+  const double burst = static_cast<double>(ctx.config.report_burst);
+  {
+    std::lock_guard lock(ctx.rate_mutex);
+    ApiContext::Bucket& b = ctx.rate[mirror->name];
+    if (!b.started) {
+      b = {burst, now, true};
+    }
+    b.tokens = std::min(
+        burst, b.tokens + per_s * static_cast<double>(std::max<std::int64_t>(0, now - b.at)));
+    b.at = now;
+    if (b.tokens < 1.0 && !ctx.store.has_report(report->report_id)) {
+      ++ctx.reports_refused;
+      const auto wait = static_cast<std::int64_t>((1.0 - b.tokens) / per_s) + 1;
+      HttpResponse busy = error(429, "mirror " + mirror->name + " sent more than " +
+                                         std::to_string(ctx.config.report_per_hour) +
+                                         " reports an hour (report_rate); send it again later");
+      busy.headers.emplace_back("Retry-After", std::to_string(wait));
+      return busy;
+    }
+  }
+  const auto stored = ctx.store.ingest(mirror->name, *report, now);
   if (!stored) {
     return error(503, "cannot store the report now; send it again later");
   }
@@ -87,6 +110,10 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
     return json_response(200, Json{{"status", "duplicate"}, {"report_id", report->report_id}});
   }
   ++ctx.reports_stored;
+  {
+    std::lock_guard lock(ctx.rate_mutex);
+    ctx.rate[mirror->name].tokens -= 1.0;
+  }
   return json_response(202, Json{{"status", "accepted"}, {"report_id", report->report_id}});
 }
 
@@ -173,9 +200,8 @@ std::optional<std::string> query_value(const std::string& target, std::string_vi
 std::optional<std::size_t> query_number(const std::string& target, std::string_view key)
 {
   const auto v = query_value(target, key);
-  if (!v || v->empty() || v->size() > 9 || !std::all_of(v->begin(), v->end(), [](char c) {
-        return c >= '0' && c <= '9';
-      })) {
+  if (!v || v->empty() || v->size() > 9 ||
+      !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   return static_cast<std::size_t>(std::stoul(*v));
@@ -327,7 +353,8 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
   }
   constexpr std::string_view mirrors_prefix = "/api/v1/mirrors/";
   if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
-    return get_one_mirror(ctx, percent_decode(std::string_view(path).substr(mirrors_prefix.size())));
+    return get_one_mirror(ctx,
+                          percent_decode(std::string_view(path).substr(mirrors_prefix.size())));
   }
   if (path == "/metrics") {
     return get_metrics(ctx);

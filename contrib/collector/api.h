@@ -5,7 +5,8 @@
 //   GET  /metrics                            Prometheus text format
 //   GET  /                                   the HTML dashboard (mirrors x torrents)
 // Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
-// 401 unknown or disabled token (answered from the headers, before the body is read), 404, 405, 413 (the server), 415 not JSON.
+// 401 unknown or disabled token (answered from the headers, before the body is read),
+// 429 over the mirror's report rate (Retry-After), 404, 405, 413 (the server), 415 not JSON.
 #pragma once
 
 #include "catalog.h"
@@ -16,6 +17,8 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 
 namespace collector {
@@ -26,6 +29,15 @@ struct ApiContext {
   const CollectorConfig& config;
   std::function<std::int64_t()> now; // Unix time
   ListingCache listing{};            // shared by every reader (listing_cache.h)
+  // Per-mirror report rate limit: a token bucket (report_rate.per_hour, report_rate.burst)
+  // per mirror name; a stored report takes a token, a duplicate none.
+  struct Bucket {
+    double tokens = 0;
+    std::int64_t at = 0;
+    bool started = false;
+  };
+  std::mutex rate_mutex{};
+  std::map<std::string, Bucket> rate{};
   std::atomic<std::uint64_t> reports_stored{0};
   std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> reports_refused{0};

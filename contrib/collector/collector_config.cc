@@ -117,7 +117,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
     r.keys(doc, "",
            {"listen", "tls", "database", "torrents", "symlinks_dir", "max_body", "stale_after",
             "threads", "spot_check", "max_connections", "max_connections_per_address",
-            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention"});
+            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention",
+            "report_rate"});
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node v = it->second;
@@ -153,6 +154,14 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         c.first_byte_timeout_s = r.duration(v, key);
       } else if (key == "max_buffered_bytes") {
         c.max_buffered_bytes = r.number(v, key, 1024, std::uint64_t{1} << 40);
+      } else if (key == "report_rate") {
+        r.keys(v, "report_rate", {"per_hour", "burst"});
+        if (v["per_hour"]) {
+          c.report_per_hour = r.number(v["per_hour"], "report_rate.per_hour", 1, 1'000'000);
+        }
+        if (v["burst"]) {
+          c.report_burst = r.number(v["burst"], "report_rate.burst", 1, 1'000'000);
+        }
       } else if (key == "retention") {
         r.keys(v, "retention", {"reports"});
         if (v["reports"]) {
@@ -163,9 +172,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
       } else if (key == "spot_check") {
         r.keys(v, "spot_check",
                {"enabled", "pieces", "max_piece_bytes", "interval", "request_timeout",
-                "max_checks_per_round", "round_every", "ca_file", "allow_private",
-                "network_quorum", "canary_url", "max_concurrent_mirrors", "mirror_deadline",
-                "retry_failed_after"});
+                "max_checks_per_round", "round_every", "ca_file", "allow_private", "network_quorum",
+                "canary_url", "max_concurrent_mirrors", "mirror_deadline", "retry_failed_after"});
         for (auto s = v.begin(); s != v.end(); ++s) {
           const std::string k = s->first.Scalar();
           const std::string full = "spot_check." + k;

@@ -62,7 +62,11 @@ std::pair<std::uint32_t, std::size_t> decode_utf8(std::string_view text, std::si
 {
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
   const unsigned char c = b(0);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  std::size_t n = c < 0x80           ? 1
+                  : (c >> 5) == 0x6  ? 2
+                  : (c >> 4) == 0xE  ? 3
+                  : (c >> 3) == 0x1E ? 4
+                                     : 0;
   if (n == 0 || i + n > text.size()) {
     return {0, 0};
   }
@@ -159,8 +163,8 @@ std::string render_dashboard(const Catalog& catalog, const Listing& listing, std
       const std::string state(state_name(c.state));
       const std::string clients = clients_line(c.clients);
       const std::string title = c.reason + (clients.empty() ? "" : "\nclients: " + clients);
-      h += "<td class=\"c " + state + "\" title=\"" + html_escape(title) +
-           "\"><details><summary>" + state + "</summary><p>" + html_escape(c.reason) +
+      h += "<td class=\"c " + state + "\" title=\"" + html_escape(title) + "\"><details><summary>" +
+           state + "</summary><p>" + html_escape(c.reason) +
            (clients.empty() ? "" : "<br>clients: " + html_escape(clients)) + "</p></details></td>";
     }
     h += "</tr>\n";

@@ -176,12 +176,13 @@ private:
       }
     }
     // Chunked bodies reserve the largest allowed; Content-Length bodies what they announce.
-    const std::size_t want = length ? static_cast<std::size_t>(*length)
+    const std::size_t want = length                ? static_cast<std::size_t>(*length)
                              : m_parser->chunked() ? m_options.max_body
                                                    : 0;
     if (want > 0) {
       if (!m_shared.reserve(want)) {
-        HttpResponse busy{503, "application/json",
+        HttpResponse busy{503,
+                          "application/json",
                           R"({"error":"too many request bodies at once; send it again later"})",
                           {{"Retry-After", "5"}}};
         m_early = true;
@@ -282,18 +283,17 @@ private:
       res->prepare_payload();
     }
     beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
-    http::async_write(m_stream, *res,
-                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-                        if (!ec && res->keep_alive()) {
-                          self->read_header();
-                        } else {
-                          self->close();
-                        }
-                        if (!ec && !res->keep_alive() &&
-                            (res->result_int() == 413 || self->m_early)) {
-                          self->drain(); // let the client read the answer before the close
-                        }
-                      });
+    http::async_write(
+        m_stream, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+          if (!ec && res->keep_alive()) {
+            self->read_header();
+          } else {
+            self->close();
+          }
+          if (!ec && !res->keep_alive() && (res->result_int() == 413 || self->m_early)) {
+            self->drain(); // let the client read the answer before the close
+          }
+        });
   }
 
   // After an early answer (413) the client may still be sending: read and discard for a
@@ -378,12 +378,11 @@ struct HttpServer::Impl {
           socket.close(ignored); // over a cap: refused at once, costs no descriptor for long
         } else if (tls) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), shared, peer,
-              address)
+              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), shared, peer, address)
               ->start();
         } else {
-          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                       shared, peer, address)
+          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), shared,
+                                                       peer, address)
               ->start();
         }
       }

@@ -5,8 +5,8 @@
 #include "webseed_probe.h"
 
 #include <algorithm>
-#include <map>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -41,8 +41,8 @@ bool canary_loads(const CollectorConfig& config, const std::atomic<bool>* cancel
 } // namespace
 
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
-                           const CollectorConfig& config, std::mt19937_64& random,
-                           std::int64_t now, const std::atomic<bool>* cancel)
+                           const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
+                           const std::atomic<bool>* cancel)
 {
   const agent::Torrent& t = *entry.torrent;
   SpotOutcome outcome;
@@ -102,8 +102,8 @@ SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
     if (f.severity() == agent::Severity::error) {
       // Published to unauthenticated readers: the code and the mirror's own URL only (the
       // message may quote libcurl's text or where a redirect pointed: a port-scan oracle).
-      result.reason = std::string(agent::code_name(f.code)) +
-                      (f.url.empty() ? "" : " (" + f.url + ")");
+      result.reason =
+          std::string(agent::code_name(f.code)) + (f.url.empty() ? "" : " (" + f.url + ")");
       outcome.detail = f.message;
       outcome.transport = is_transport(f.code);
       return outcome;
@@ -176,8 +176,8 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
   const auto work = [&](std::uint64_t worker_seed) {
     std::mt19937_64 random(worker_seed);
     for (std::size_t g = next_group++; g < groups.size(); g = next_group++) {
-      const auto deadline = std::chrono::steady_clock::now() +
-                            std::chrono::seconds(config.spot.mirror_deadline_s);
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(config.spot.mirror_deadline_s);
       for (const std::size_t i : groups[g]) {
         if ((cancel != nullptr && cancel->load()) || std::chrono::steady_clock::now() >= deadline) {
           break; // the rest of this mirror waits for the next round
@@ -194,8 +194,8 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
     }
   };
   {
-    const std::size_t n =
-        std::min<std::size_t>(groups.size(), std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors));
+    const std::size_t n = std::min<std::size_t>(
+        groups.size(), std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors));
     std::vector<std::thread> workers;
     for (std::size_t w = 1; w < n; ++w) {
       workers.emplace_back(work, seed());
@@ -223,9 +223,9 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
   // Every mirror failing most of its checks in transport at once: suspect our own network,
   // if the canary agrees (or, without one, if enough distinct mirrors say so).
   const bool everyone_unreachable =
-      !per_mirror.empty() &&
-      std::all_of(per_mirror.begin(), per_mirror.end(),
-                  [](const auto& m) { return m.second.first * 2 > m.second.second; });
+      !per_mirror.empty() && std::all_of(per_mirror.begin(), per_mirror.end(), [](const auto& m) {
+        return m.second.first * 2 > m.second.second;
+      });
   bool ours = false;
   if (everyone_unreachable) {
     if (!config.spot.canary_url.empty()) {
@@ -239,9 +239,9 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
     round.messages.push_back(
         "spot checks: most checks failed in transport for all " +
         std::to_string(per_mirror.size()) + " mirrors at once" +
-        (config.spot.canary_url.empty() ? std::string()
-                                        : " and the canary " + config.spot.canary_url +
-                                              " does not load") +
+        (config.spot.canary_url.empty()
+             ? std::string()
+             : " and the canary " + config.spot.canary_url + " does not load") +
         "; suspecting the collector's own network, transport failures not recorded this round");
   }
   for (const SpotOutcome& o : results) {

@@ -52,8 +52,8 @@ struct SpotOutcome {
 // verified, or the first problem: its finding code and the mirror's URL (published).
 // `cancel` (may be nullptr) ends the check's requests at once when it becomes true.
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
-                         const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
-                         const std::atomic<bool>* cancel = nullptr);
+                           const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
+                           const std::atomic<bool>* cancel = nullptr);
 
 // One round over the pairs that need a check (claimed ready, enabled, opted in, not stale,
 // never checked or checked longer than interval ago), recorded in `store`.

@@ -303,6 +303,14 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
   }
 }
 
+bool Store::has_report(const std::string& report_id)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT 1 FROM reports WHERE report_id = ?");
+  s.bind(1, report_id);
+  return s.step() == SQLITE_ROW;
+}
+
 std::vector<Claim> Store::claims()
 {
   std::lock_guard lock(m_mutex);

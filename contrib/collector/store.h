@@ -91,6 +91,7 @@ public:
   std::expected<Ingest, std::string> ingest(const std::string& mirror, const IngestedReport& report,
                                             std::int64_t now);
 
+  bool has_report(const std::string& report_id); // stored (not pruned) already
   std::vector<Claim> claims();
   void record_spot_check(const SpotCheck& check);
   std::vector<SpotCheck> spot_checks();

@@ -9,7 +9,8 @@ would"). Each case is an attack that worked on the collector before it was harde
   fetch it, and /api/v1/mirrors publishes finding codes, never libcurl's text;
 - two mirrors serving wrong bytes in one round are both unlisted (the network guard counts
   transport failures only, with a quorum);
-- a report's `mirror` must be the token's mirror;
+- a report's `mirror` must be the token's mirror; a mirror's reports are rate-limited (429
+  with Retry-After; resends of stored reports still answered);
 - collector.sqlite is not readable by others;
 - SIGTERM during a stalled spot check ends the collector within 5 s;
 - bidi and other invisible controls in a mirror's name are escaped on the dashboard.
@@ -243,6 +244,22 @@ class CollectorAttackTest(harness.TreeTestCase):
         status, answer = col.post_report(forged, token)
         self.assertEqual(status, 400, answer)
         self.assertIn("m1", answer.get("error", ""), answer)
+
+    def test_report_rate_per_mirror(self):
+        col = self.collector(extra="report_rate:\n  per_hour: 1\n  burst: 2\n")
+        url = R.closed_port_url()
+        token = col.add_mirror("m1", url)
+        reports = [R.clone(SHARED.report, "m1", url) for _ in range(3)]
+        self.assertEqual(col.post_report(reports[0], token)[0], 202)
+        self.assertEqual(col.post_report(reports[1], token)[0], 202)
+        body = json.dumps(reports[2]).encode()
+        status, headers, answer = col.request(
+            "POST", "/api/v1/reports", body=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        self.assertEqual(status, 429, answer)
+        self.assertGreater(int(headers.get("retry-after", "0")), 0, headers)
+        status, answer = col.post_report(reports[0], token)   # a resend is still answered
+        self.assertEqual((status, answer.get("status")), (200, "duplicate"), answer)
 
     def test_database_is_not_readable_by_others(self):
         col = self.collector()
