@@ -95,6 +95,16 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
+// CURLOPT_OPENSOCKETFUNCTION when FetchLimits::allow_connect is set.
+curl_socket_t open_allowed(void* clientp, curlsocktype, curl_sockaddr* address)
+{
+  const auto& allow = *static_cast<const std::function<bool(const sockaddr&)>*>(clientp);
+  if (!allow(address->addr)) {
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype, address->protocol);
+}
+
 } // namespace
 
 std::string_view family_text(AddressFamily family)
@@ -158,6 +168,10 @@ Easy make_easy(const HttpRequest& request, Transfer& t, const FetchLimits& limit
                    limits.family == AddressFamily::ipv4   ? CURL_IPRESOLVE_V4
                    : limits.family == AddressFamily::ipv6 ? CURL_IPRESOLVE_V6
                                                           : CURL_IPRESOLVE_WHATEVER);
+  if (limits.allow_connect) {
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_allowed);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &limits.allow_connect);
+  }
   if (request.range) {
     const std::string range =
         std::to_string(request.range->first) + "-" + std::to_string(request.range->second);
@@ -244,19 +258,21 @@ std::vector<HttpResponse> fetch_all(const std::vector<HttpRequest>& requests,
       t->easy.reset();
       --running;
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const bool cancelled = limits.cancel != nullptr && limits.cancel->load();
+    if (cancelled || std::chrono::steady_clock::now() >= deadline) {
       for (auto& t : transfers) {
         if (t && t->easy) {
           curl_multi_remove_handle(multi.get(), t->easy.get());
           t->response->timed_out = true;
-          t->response->error = "the probe's total time limit ran out";
+          t->response->error = cancelled ? "cancelled" : "the probe's total time limit ran out";
           t->easy.reset();
         }
       }
       for (; next < requests.size(); ++next) {
         responses[next].not_started = true;
         responses[next].timed_out = true;
-        responses[next].error = "not sent: the probe's total time limit ran out";
+        responses[next].error =
+            cancelled ? "cancelled" : "not sent: the probe's total time limit ran out";
       }
       break;
     }

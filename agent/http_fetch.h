@@ -9,9 +9,12 @@
 #pragma once
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +61,12 @@ struct FetchLimits {
   std::string ca_file;                       // "" = the system CA store
   std::string user_agent;                    // "" = webseed-agent/VERSION
   AddressFamily family = AddressFamily::any; // only addresses of this family (CURLOPT_IPRESOLVE)
+  // Asked before every connection, redirects included; false refuses it (a transport error,
+  // "connection refused by policy"). Empty: every address. (The collector's SSRF guard.)
+  std::function<bool(const sockaddr& address)> allow_connect;
+  // Looked at while the batch runs (at least every 200 ms): true ends it at once, every
+  // unfinished request timed_out with error "cancelled". nullptr: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // The one policy of every libcurl transfer the agent makes (probe and reports): no signals,

@@ -7,7 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <expected>
 #include <map>
+#include <optional>
 
 namespace collector {
 
@@ -35,25 +38,35 @@ bool is_hex(std::string_view s)
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-Listing current_listing(ApiContext& ctx)
+std::shared_ptr<const Listing> current_listing(ApiContext& ctx)
 {
-  return compute_listing(
-      ctx.catalog, ctx.store.mirrors(), ctx.store.claims(), ctx.store.spot_checks(),
+  return ctx.listing.get(
+      ctx.store, ctx.catalog,
       ListingPolicy{ctx.now(), ctx.config.stale_after_s, ctx.config.spot.enabled});
 }
 
-HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
+// The enabled mirror the request's bearer token belongs to, or the 401 answer.
+std::expected<MirrorRow, HttpResponse> authenticate(ApiContext& ctx, const HttpRequest& req)
 {
   const std::string auth = req.header("authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (!auth.starts_with(bearer) || auth.size() == bearer.size()) {
     ++ctx.reports_refused;
-    return error(401, "missing bearer token");
+    return std::unexpected(error(401, "missing bearer token"));
   }
-  const auto mirror = ctx.store.mirror_by_token(token_hash(auth.substr(bearer.size())));
+  auto mirror = ctx.store.mirror_by_token(token_hash(auth.substr(bearer.size())));
   if (!mirror || mirror->disabled) {
     ++ctx.reports_refused;
-    return error(401, "unknown or disabled token");
+    return std::unexpected(error(401, "unknown or disabled token"));
+  }
+  return std::move(*mirror);
+}
+
+HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
+{
+  auto mirror = authenticate(ctx, req);
+  if (!mirror) {
+    return mirror.error();
   }
   const std::string type = req.header("content-type");
   if (type != "application/json" && !type.starts_with("application/json;")) {
@@ -65,7 +78,30 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
     ++ctx.reports_refused;
     return error(400, report.error());
   }
-  const auto stored = ctx.store.ingest(mirror->name, *report, ctx.now());
+  // The mirror's bucket: refilled by time; at least one token needed to store a report.
+  const std::int64_t now = ctx.now();
+  const double per_s = static_cast<double>(ctx.config.report_per_hour) / 3600.0;
+  const double burst = static_cast<double>(ctx.config.report_burst);
+  {
+    std::lock_guard lock(ctx.rate_mutex);
+    ApiContext::Bucket& b = ctx.rate[mirror->name];
+    if (!b.started) {
+      b = {burst, now, true};
+    }
+    b.tokens = std::min(
+        burst, b.tokens + per_s * static_cast<double>(std::max<std::int64_t>(0, now - b.at)));
+    b.at = now;
+    if (b.tokens < 1.0 && !ctx.store.has_report(report->report_id)) {
+      ++ctx.reports_refused;
+      const auto wait = static_cast<std::int64_t>((1.0 - b.tokens) / per_s) + 1;
+      HttpResponse busy = error(429, "mirror " + mirror->name + " sent more than " +
+                                         std::to_string(ctx.config.report_per_hour) +
+                                         " reports an hour (report_rate); send it again later");
+      busy.headers.emplace_back("Retry-After", std::to_string(wait));
+      return busy;
+    }
+  }
+  const auto stored = ctx.store.ingest(mirror->name, *report, now);
   if (!stored) {
     return error(503, "cannot store the report now; send it again later");
   }
@@ -74,6 +110,10 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
     return json_response(200, Json{{"status", "duplicate"}, {"report_id", report->report_id}});
   }
   ++ctx.reports_stored;
+  {
+    std::lock_guard lock(ctx.rate_mutex);
+    ctx.rate[mirror->name].tokens -= 1.0;
+  }
   return json_response(202, Json{{"status", "accepted"}, {"report_id", report->report_id}});
 }
 
@@ -86,7 +126,8 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
   if (!e) {
     return error(404, "no such torrent in the collector's catalog");
   }
-  const Listing l = current_listing(ctx);
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
   Json urls = Json::array();
   Json mirrors = Json::array();
   for (const MirrorRow& m : l.mirrors) {
@@ -101,35 +142,108 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
                                  {"mirrors", mirrors}});
 }
 
-HttpResponse get_mirrors(ApiContext& ctx)
+// One mirror's entry of /api/v1/mirrors; without `torrents` when with_torrents is false.
+Json mirror_json(ApiContext& ctx, const Listing& l, const MirrorRow& m, std::int64_t now,
+                 bool with_torrents)
 {
-  const Listing l = current_listing(ctx);
-  const std::int64_t now = ctx.now();
-  Json out = Json::array();
-  for (const MirrorRow& m : l.mirrors) {
-    Json torrents = Json::object();
-    std::map<std::string, int> counts;
-    for (const CatalogEntry& e : ctx.catalog.entries()) {
-      const Cell& c = l.cell(m.name, e.key);
-      ++counts[std::string(state_name(c.state))];
+  Json torrents = Json::object();
+  std::map<std::string, int> counts;
+  for (const CatalogEntry& e : ctx.catalog.entries()) {
+    const Cell& c = l.cell(m.name, e.key);
+    ++counts[std::string(state_name(c.state))];
+    if (with_torrents) {
       torrents[e.key] = {
           {"name", e.torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
       if (!c.clients.empty()) {
         torrents[e.key]["clients"] = c.clients;
       }
     }
-    const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
-    out.push_back({{"name", m.name},
-                   {"base_url", m.base_url},
-                   {"disabled", m.disabled},
-                   {"opted_in", m.opted_in},
-                   {"stale", stale},
-                   {"last_report_at", m.last_report_at ? Json(*m.last_report_at) : Json(nullptr)},
-                   {"judged_at", m.judged_at ? Json(*m.judged_at) : Json(nullptr)},
-                   {"last_report_id", m.last_report_id},
-                   {"sync_state", m.sync_state},
-                   {"counts", counts},
-                   {"torrents", torrents}});
+  }
+  const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
+  Json out = {{"name", m.name},
+              {"base_url", m.base_url},
+              {"disabled", m.disabled},
+              {"opted_in", m.opted_in},
+              {"stale", stale},
+              {"last_report_at", m.last_report_at ? Json(*m.last_report_at) : Json(nullptr)},
+              {"judged_at", m.judged_at ? Json(*m.judged_at) : Json(nullptr)},
+              {"last_report_id", m.last_report_id},
+              {"sync_state", m.sync_state},
+              {"counts", counts}};
+  if (with_torrents) {
+    out["torrents"] = std::move(torrents);
+  }
+  return out;
+}
+
+// The value of `key` in a query string ("a=1&b=2"), percent-decoding not needed (numbers and
+// words only); nullopt when absent.
+std::optional<std::string> query_value(const std::string& target, std::string_view key)
+{
+  const std::size_t q = target.find('?');
+  if (q == std::string::npos) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(target).substr(q + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    }
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::size_t> query_number(const std::string& target, std::string_view key)
+{
+  const auto v = query_value(target, key);
+  if (!v || v->empty() || v->size() > 9 ||
+      !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(std::stoul(*v));
+}
+
+std::string percent_decode(std::string_view s)
+{
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+HttpResponse get_one_mirror(ApiContext& ctx, const std::string& name)
+{
+  const auto shared = current_listing(ctx);
+  for (const MirrorRow& m : shared->mirrors) {
+    if (m.name == name) {
+      return json_response(200, mirror_json(ctx, *shared, m, ctx.now(), true));
+    }
+  }
+  return error(404, "no mirror of that name");
+}
+
+HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
+{
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
+  const std::int64_t now = ctx.now();
+  const std::size_t offset = query_number(target, "offset").value_or(0);
+  const std::size_t limit = query_number(target, "limit").value_or(l.mirrors.size());
+  const bool with_torrents = query_value(target, "torrents").value_or("true") != "false";
+  Json out = Json::array();
+  for (std::size_t i = offset; i < l.mirrors.size() && i - offset < limit; ++i) {
+    out.push_back(mirror_json(ctx, l, l.mirrors[i], now, with_torrents));
   }
   // Warnings about the torrents themselves, once per torrent (not per mirror).
   Json notes = Json::object();
@@ -140,12 +254,17 @@ HttpResponse get_mirrors(ApiContext& ctx)
     }
     notes[key] = std::move(items);
   }
-  return json_response(200, Json{{"version", 1}, {"mirrors", out}, {"torrent_notes", notes}});
+  return json_response(200, Json{{"version", 1},
+                                 {"mirrors", out},
+                                 {"torrent_notes", notes},
+                                 {"total", l.mirrors.size()},
+                                 {"offset", offset}});
 }
 
 HttpResponse get_metrics(ApiContext& ctx)
 {
-  const Listing l = current_listing(ctx);
+  const auto shared = current_listing(ctx);
+  const Listing& l = *shared;
   std::map<std::string, std::uint64_t> cells;
   for (const auto& [key, cell] : l.cells) {
     ++cells[std::string(state_name(cell.state))];
@@ -193,6 +312,17 @@ HttpResponse get_metrics(ApiContext& ctx)
 
 } // namespace
 
+std::optional<HttpResponse> check_request_head(ApiContext& ctx, const HttpRequest& head)
+{
+  if (head.method != "POST" || head.target.substr(0, head.target.find('?')) != "/api/v1/reports") {
+    return std::nullopt;
+  }
+  if (auto mirror = authenticate(ctx, head); !mirror) {
+    return mirror.error();
+  }
+  return std::nullopt;
+}
+
 HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
 {
   std::string path = req.target.substr(0, req.target.find('?'));
@@ -219,7 +349,12 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
         ctx, path.substr(torrents.size(), path.size() - torrents.size() - webseeds.size()));
   }
   if (path == "/api/v1/mirrors") {
-    return get_mirrors(ctx);
+    return get_mirrors(ctx, req.target);
+  }
+  constexpr std::string_view mirrors_prefix = "/api/v1/mirrors/";
+  if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
+    return get_one_mirror(ctx,
+                          percent_decode(std::string_view(path).substr(mirrors_prefix.size())));
   }
   if (path == "/metrics") {
     return get_metrics(ctx);
@@ -229,7 +364,7 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
     return HttpResponse{
         200,
         "text/html; charset=utf-8",
-        render_dashboard(ctx.catalog, current_listing(ctx), now, ctx.config.stale_after_s),
+        render_dashboard(ctx.catalog, *current_listing(ctx), now, ctx.config.stale_after_s),
         {}};
   }
   return error(404, "no such resource");

@@ -5,16 +5,21 @@
 //   GET  /metrics                            Prometheus text format
 //   GET  /                                   the HTML dashboard (mirrors x torrents)
 // Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
-// 401 unknown or disabled token, 404, 405, 413 (the server), 415 not JSON.
+// 401 unknown or disabled token (answered from the headers, before the body is read),
+// 429 over the mirror's report rate (Retry-After), 404, 405, 413 (the server), 415 not JSON.
 #pragma once
 
 #include "catalog.h"
 #include "collector_config.h"
 #include "http_server.h"
+#include "listing_cache.h"
 #include "store.h"
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 
 namespace collector {
 
@@ -23,11 +28,25 @@ struct ApiContext {
   const Catalog& catalog;
   const CollectorConfig& config;
   std::function<std::int64_t()> now; // Unix time
+  ListingCache listing{};            // shared by every reader (listing_cache.h)
+  // Per-mirror report rate limit: a token bucket (report_rate.per_hour, report_rate.burst)
+  // per mirror name; a stored report takes a token, a duplicate none.
+  struct Bucket {
+    double tokens = 0;
+    std::int64_t at = 0;
+    bool started = false;
+  };
+  std::mutex rate_mutex{};
+  std::map<std::string, Bucket> rate{};
   std::atomic<std::uint64_t> reports_stored{0};
   std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> reports_refused{0};
 };
 
 HttpResponse handle_request(ApiContext& context, const HttpRequest& request);
+
+// The answer to give from a request's headers alone, before its body is read (http_server.h
+// HeadCheck): 401 for a POST /api/v1/reports without a valid token; nullopt otherwise.
+std::optional<HttpResponse> check_request_head(ApiContext& context, const HttpRequest& head);
 
 } // namespace collector

@@ -116,7 +116,9 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
     }
     r.keys(doc, "",
            {"listen", "tls", "database", "torrents", "symlinks_dir", "max_body", "stale_after",
-            "threads", "spot_check"});
+            "threads", "spot_check", "max_connections", "max_connections_per_address",
+            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention",
+            "report_rate"});
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node v = it->second;
@@ -144,10 +146,34 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         c.stale_after_s = r.duration(v, key);
       } else if (key == "threads") {
         c.threads = static_cast<unsigned>(r.number(v, key, 1, 64));
+      } else if (key == "max_connections") {
+        c.max_connections = r.number(v, key, 1, 1'000'000);
+      } else if (key == "max_connections_per_address") {
+        c.max_connections_per_address = r.number(v, key, 1, 1'000'000);
+      } else if (key == "first_byte_timeout") {
+        c.first_byte_timeout_s = r.duration(v, key);
+      } else if (key == "max_buffered_bytes") {
+        c.max_buffered_bytes = r.number(v, key, 1024, std::uint64_t{1} << 40);
+      } else if (key == "report_rate") {
+        r.keys(v, "report_rate", {"per_hour", "burst"});
+        if (v["per_hour"]) {
+          c.report_per_hour = r.number(v["per_hour"], "report_rate.per_hour", 1, 1'000'000);
+        }
+        if (v["burst"]) {
+          c.report_burst = r.number(v["burst"], "report_rate.burst", 1, 1'000'000);
+        }
+      } else if (key == "retention") {
+        r.keys(v, "retention", {"reports"});
+        if (v["reports"]) {
+          c.retention_reports_s = r.duration(v["reports"], "retention.reports");
+        }
+      } else if (key == "database_group") {
+        c.database_group = r.text(v, key);
       } else if (key == "spot_check") {
         r.keys(v, "spot_check",
                {"enabled", "pieces", "max_piece_bytes", "interval", "request_timeout",
-                "max_checks_per_round", "round_every", "ca_file"});
+                "max_checks_per_round", "round_every", "ca_file", "allow_private", "network_quorum",
+                "canary_url", "max_concurrent_mirrors", "mirror_deadline", "retry_failed_after"});
         for (auto s = v.begin(); s != v.end(); ++s) {
           const std::string k = s->first.Scalar();
           const std::string full = "spot_check." + k;
@@ -168,6 +194,23 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
             c.spot.round_every_s = r.duration(x, full);
           } else if (k == "ca_file") {
             c.spot.ca_file = r.path(x, full);
+          } else if (k == "allow_private") {
+            c.spot.allow_private = r.boolean(x, full);
+          } else if (k == "max_concurrent_mirrors") {
+            c.spot.max_concurrent_mirrors = r.number(x, full, 1, 256);
+          } else if (k == "mirror_deadline") {
+            c.spot.mirror_deadline_s = r.duration(x, full);
+          } else if (k == "retry_failed_after") {
+            c.spot.retry_failed_after_s = r.duration(x, full);
+          } else if (k == "network_quorum") {
+            c.spot.network_quorum = r.number(x, full, 1, 1'000'000);
+          } else if (k == "canary_url") {
+            c.spot.canary_url = r.text(x, full);
+            if (!c.spot.canary_url.starts_with("http://") &&
+                !c.spot.canary_url.starts_with("https://")) {
+              throw Error{r.where(x) + "'" + full + "' must start with http:// or https://, not '" +
+                          c.spot.canary_url + "'"};
+            }
           }
         }
       }

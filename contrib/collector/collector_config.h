@@ -20,6 +20,16 @@ struct CollectorConfig {
   std::uint64_t max_body = 4u << 20;                          // bytes of a report
   std::int64_t stale_after_s = 12 * 3600; // a mirror not judged within this drops out
   unsigned threads = 4;
+  // Intake against hostile clients (http_server.h).
+  std::uint64_t max_connections = 4096;
+  std::uint64_t max_connections_per_address = 64;
+  std::int64_t first_byte_timeout_s = 10; // TLS handshake and each request's headers
+  std::uint64_t max_buffered_bytes = 64u << 20;
+  std::string database_group;         // "": the database is 0600; else 0640 with this group
+  std::uint64_t report_per_hour = 60; // per mirror (report_rate.per_hour), then 429
+  std::uint64_t report_burst = 60;    // reports a mirror may send at once (report_rate.burst)
+  std::int64_t retention_reports_s =
+      14 * 86400; // report bodies kept (the latest per mirror always)
   // Spot checks: before listing a mirror for a torrent, fetch random whole pieces from it.
   struct {
     bool enabled = true;
@@ -30,6 +40,14 @@ struct CollectorConfig {
     std::uint64_t max_checks_per_round = 200; // rate limit: (mirror, torrent) pairs per round
     std::int64_t round_every_s = 60;
     std::string ca_file; // for mirrors' https base URLs; "" = the system store
+    // Connect to loopback, private, link-local, multicast... addresses (tests). Off: only the
+    // registered base URL's own address and port, and public addresses.
+    bool allow_private = false;
+    std::uint64_t network_quorum = 3;         // distinct mirrors all failing in transport: discard
+    std::uint64_t max_concurrent_mirrors = 8; // mirrors checked at once in a round
+    std::int64_t mirror_deadline_s = 600;     // one mirror's share of a round
+    std::int64_t retry_failed_after_s = 600;  // a failed pair is re-checked this soon
+    std::string canary_url; // a URL that must load when a round looks like our fault
   } spot;
 };
 

@@ -1,5 +1,9 @@
 #include "dashboard.h"
 
+#include <cstdint>
+#include <cstdio>
+#include <utility>
+
 namespace collector {
 
 namespace {
@@ -39,12 +43,73 @@ details p{margin:.3em 0 0;max-width:22em;font-size:.85em;text-align:left;white-s
 
 } // namespace
 
+namespace {
+
+// Invisible or direction-changing code points a mirror could use to disguise its text
+// (Trojan Source): bidi embeddings, overrides, isolates and marks, zero-width characters,
+// C0/C1 controls other than tab and newline.
+bool is_invisible_control(std::uint32_t cp)
+{
+  return (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
+         cp == 0xAD || cp == 0x061C || cp == 0x180E || (cp >= 0x200B && cp <= 0x200F) ||
+         (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) || cp == 0xFEFF ||
+         (cp >= 0xFFF9 && cp <= 0xFFFB);
+}
+
+// The code point of the valid UTF-8 sequence at text[i] and its length; length 0 when the
+// bytes there are not valid UTF-8 (overlong, surrogate, truncated, out of range).
+std::pair<std::uint32_t, std::size_t> decode_utf8(std::string_view text, std::size_t i)
+{
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t n = c < 0x80           ? 1
+                  : (c >> 5) == 0x6  ? 2
+                  : (c >> 4) == 0xE  ? 3
+                  : (c >> 3) == 0x1E ? 4
+                                     : 0;
+  if (n == 0 || i + n > text.size()) {
+    return {0, 0};
+  }
+  std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) {
+      return {0, 0};
+    }
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  static constexpr std::uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return {0, 0};
+  }
+  return {cp, n};
+}
+
+} // namespace
+
 std::string html_escape(std::string_view text)
 {
   std::string out;
   out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto [cp, n] = decode_utf8(text, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD for a byte that is not UTF-8
+      ++i;
+      continue;
+    }
+    if (is_invisible_control(cp)) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "[U+%04X]", static_cast<unsigned>(cp));
+      out += hex; // shown, never obeyed
+      i += n;
+      continue;
+    }
+    if (n > 1) {
+      out.append(text.substr(i, n));
+      i += n;
+      continue;
+    }
+    switch (const char c = text[i++]) {
     case '&': out += "&amp;"; break;
     case '<': out += "&lt;"; break;
     case '>': out += "&gt;"; break;
@@ -98,8 +163,8 @@ std::string render_dashboard(const Catalog& catalog, const Listing& listing, std
       const std::string state(state_name(c.state));
       const std::string clients = clients_line(c.clients);
       const std::string title = c.reason + (clients.empty() ? "" : "\nclients: " + clients);
-      h += "<td class=\"c " + state + "\" title=\"" + html_escape(title) +
-           "\"><details><summary>" + state + "</summary><p>" + html_escape(c.reason) +
+      h += "<td class=\"c " + state + "\" title=\"" + html_escape(title) + "\"><details><summary>" +
+           state + "</summary><p>" + html_escape(c.reason) +
            (clients.empty() ? "" : "<br>clients: " + html_escape(clients)) + "</p></details></td>";
     }
     h += "</tr>\n";

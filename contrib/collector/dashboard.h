@@ -15,7 +15,8 @@ namespace collector {
 std::string render_dashboard(const Catalog& catalog, const Listing& listing, std::int64_t now,
                              std::int64_t stale_after_s);
 
-// &, <, >, " and ' as entities.
+// &, <, >, " and ' as entities; bidi controls, zero-width and other invisible or control
+// characters shown as "[U+202E]" (never obeyed); bytes that are not UTF-8 as U+FFFD.
 std::string html_escape(std::string_view text);
 
 } // namespace collector

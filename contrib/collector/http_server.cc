@@ -11,10 +11,12 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <sys/resource.h>
 #include <thread>
+#include <unordered_map>
 
 namespace collector {
 
@@ -27,18 +29,74 @@ namespace {
 
 constexpr std::uint32_t k_header_limit = 16 * 1024;
 
+// What every session of one server shares: the options, the handlers and the counters behind
+// the connection and buffering caps.
+struct Shared {
+  ServerOptions options;
+  Handler handler;
+  HeadCheck check_head;
+  std::atomic<std::size_t> live{0};
+  std::atomic<std::size_t> buffered{0}; // body bytes reserved by requests being read
+  std::mutex mutex;
+  std::unordered_map<std::string, std::size_t> per_address; // live connections per address
+
+  // Counts a connection from `address`; false (nothing counted) when a cap is reached.
+  bool admit(const std::string& address)
+  {
+    std::lock_guard lock(mutex);
+    if (live.load() >= options.max_connections) {
+      return false;
+    }
+    std::size_t& n = per_address[address];
+    if (n >= options.max_connections_per_address) {
+      if (n == 0) {
+        per_address.erase(address);
+      }
+      return false;
+    }
+    ++n;
+    ++live;
+    return true;
+  }
+
+  void release(const std::string& address)
+  {
+    std::lock_guard lock(mutex);
+    const auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) {
+      per_address.erase(it);
+    }
+    --live;
+  }
+
+  // Reserves `bytes` of body buffer; false when the global cap would be passed.
+  bool reserve(std::size_t bytes)
+  {
+    std::size_t now = buffered.load();
+    do {
+      if (now + bytes > options.max_buffered_bytes) {
+        return false;
+      }
+    } while (!buffered.compare_exchange_weak(now, now + bytes));
+    return true;
+  }
+};
+
 // One connection: read a request, answer it, repeat while keep-alive. Stream is a
 // beast::tcp_stream or an ssl_stream over one.
 template <class Stream> class Session : public std::enable_shared_from_this<Session<Stream>> {
 public:
-  Session(Stream stream, const ServerOptions& options, const Handler& handler, std::string peer,
-          std::atomic<std::size_t>& live)
-      : m_stream(std::move(stream)), m_options(options), m_handler(handler),
-        m_peer(std::move(peer)), m_live(live)
+  // The connection was admitted (Shared::admit) for `address`; released at the end.
+  Session(Stream stream, Shared& shared, std::string peer, std::string address)
+      : m_stream(std::move(stream)), m_shared(shared), m_options(shared.options),
+        m_peer(std::move(peer)), m_address(std::move(address))
   {
-    ++m_live;
   }
-  ~Session() { --m_live; }
+  ~Session()
+  {
+    unreserve();
+    m_shared.release(m_address);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -47,7 +105,7 @@ public:
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       read_header();
     } else {
-      beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+      beast::get_lowest_layer(m_stream).expires_after(first_byte_timeout());
       m_stream.async_handshake(net::ssl::stream_base::server,
                                [self = this->shared_from_this()](beast::error_code ec) {
                                  if (!ec) {
@@ -58,12 +116,26 @@ public:
   }
 
 private:
+  std::chrono::seconds first_byte_timeout() const
+  {
+    return std::min(m_options.first_byte_timeout, m_options.io_timeout);
+  }
+
+  void unreserve()
+  {
+    if (m_reserved > 0) {
+      m_shared.buffered -= m_reserved;
+      m_reserved = 0;
+    }
+  }
+
   void read_header()
   {
     m_parser.emplace();
     m_parser->header_limit(k_header_limit);
     m_parser->body_limit(m_options.max_body);
-    beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+    // The whole header (and, between keep-alive requests, the wait for it) within this.
+    beast::get_lowest_layer(m_stream).expires_after(first_byte_timeout());
     http::async_read_header(m_stream, m_buffer, *m_parser,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);
@@ -83,9 +155,41 @@ private:
       return; // closed, timed out or garbage: drop the connection
     }
     const auto& req = m_parser->get();
-    if (const auto length = m_parser->content_length(); length && *length > m_options.max_body) {
+    const auto length = m_parser->content_length();
+    if (length && *length > m_options.max_body) {
       send_error(413, "the body is larger than " + std::to_string(m_options.max_body) + " bytes");
       return;
+    }
+    if (m_shared.check_head) {
+      HttpRequest head = to_request(req);
+      head.peer = m_peer;
+      std::optional<HttpResponse> early;
+      try {
+        early = m_shared.check_head(head);
+      } catch (const std::exception&) {
+        early = HttpResponse{500, "application/json", R"({"error":"internal error"})", {}};
+      }
+      if (early) {
+        m_early = true;
+        send(*early, req.version(), false);
+        return;
+      }
+    }
+    // Chunked bodies reserve the largest allowed; Content-Length bodies what they announce.
+    const std::size_t want = length                ? static_cast<std::size_t>(*length)
+                             : m_parser->chunked() ? m_options.max_body
+                                                   : 0;
+    if (want > 0) {
+      if (!m_shared.reserve(want)) {
+        HttpResponse busy{503,
+                          "application/json",
+                          R"({"error":"too many request bodies at once; send it again later"})",
+                          {{"Retry-After", "5"}}};
+        m_early = true;
+        send(busy, req.version(), false);
+        return;
+      }
+      m_reserved = want;
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
@@ -120,6 +224,25 @@ private:
       return;
     }
     http::request<http::string_body> req = m_parser->release();
+    HttpRequest r = to_request(req);
+    r.body = std::move(req.body());
+    r.peer = m_peer;
+    m_head = req.method() == http::verb::head;
+    HttpResponse out;
+    try {
+      out = m_shared.handler(r);
+      r.body.clear();
+      r.body.shrink_to_fit();
+      unreserve();
+    } catch (const std::exception& e) {
+      out = HttpResponse{500, "application/json", std::string(R"({"error":"internal error"})"), {}};
+    }
+    unreserve();
+    send(out, req.version(), req.keep_alive());
+  }
+
+  static HttpRequest to_request(const http::request<http::string_body>& req)
+  {
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -131,16 +254,7 @@ private:
       std::string& slot = r.headers[name];
       slot += (slot.empty() ? "" : ", ") + std::string(field.value());
     }
-    r.body = std::move(req.body());
-    r.peer = m_peer;
-    m_head = req.method() == http::verb::head;
-    HttpResponse out;
-    try {
-      out = m_handler(r);
-    } catch (const std::exception& e) {
-      out = HttpResponse{500, "application/json", std::string(R"({"error":"internal error"})"), {}};
-    }
-    send(out, req.version(), req.keep_alive());
+    return r;
   }
 
   void send_error(int status, const std::string& message)
@@ -169,17 +283,17 @@ private:
       res->prepare_payload();
     }
     beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
-    http::async_write(m_stream, *res,
-                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
-                        if (!ec && res->keep_alive()) {
-                          self->read_header();
-                        } else {
-                          self->close();
-                        }
-                        if (!ec && !res->keep_alive() && res->result_int() == 413) {
-                          self->drain(); // let the client read the 413 before the close
-                        }
-                      });
+    http::async_write(
+        m_stream, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+          if (!ec && res->keep_alive()) {
+            self->read_header();
+          } else {
+            self->close();
+          }
+          if (!ec && !res->keep_alive() && (res->result_int() == 413 || self->m_early)) {
+            self->drain(); // let the client read the answer before the close
+          }
+        });
   }
 
   // After an early answer (413) the client may still be sending: read and discard for a
@@ -189,10 +303,12 @@ private:
     if (m_drained > (8u << 20)) {
       return;
     }
-    beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(2));
+    if (m_drained == 0) { // one deadline for the whole drain: a trickle cannot extend it
+      beast::get_lowest_layer(m_stream).expires_after(std::chrono::seconds(2));
+    }
     m_stream.async_read_some(net::buffer(m_sink), [self = this->shared_from_this()](
                                                       beast::error_code ec, std::size_t n) {
-      self->m_drained += n;
+      self->m_drained += std::max<std::size_t>(n, 1);
       if (!ec) {
         self->drain();
       }
@@ -210,12 +326,14 @@ private:
   }
 
   Stream m_stream;
+  Shared& m_shared;
   const ServerOptions& m_options;
-  const Handler& m_handler;
   std::string m_peer;
+  std::string m_address;
+  std::size_t m_reserved = 0; // of Shared::buffered
+  bool m_early = false;       // answered from the headers: drain, then close
   beast::flat_buffer m_buffer;
   std::optional<http::request_parser<http::string_body>> m_parser;
-  std::atomic<std::size_t>& m_live;
   bool m_head = false;
   std::array<char, 16384> m_sink{};
   std::size_t m_drained = 0;
@@ -224,13 +342,12 @@ private:
 } // namespace
 
 struct HttpServer::Impl {
-  ServerOptions options;
-  Handler handler;
+  Shared shared;
+  ServerOptions& options = shared.options;
   net::io_context ioc;
   std::optional<net::ssl::context> tls;
   tcp::acceptor acceptor{ioc};
   net::steady_timer backoff{ioc};
-  std::atomic<std::size_t> live{0};
 
   void accept()
   {
@@ -251,22 +368,21 @@ struct HttpServer::Impl {
         });
         return;
       }
-      if (!ec && live.load() >= options.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored); // over the cap: refused at once, costs no descriptor for long
-      } else if (!ec) {
+      if (!ec) {
         beast::error_code peer_ec;
         const auto ep = socket.remote_endpoint(peer_ec);
-        const std::string peer =
-            peer_ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
-        if (tls) {
+        const std::string address = peer_ec ? std::string("?") : ep.address().to_string();
+        const std::string peer = address + ":" + (peer_ec ? "?" : std::to_string(ep.port()));
+        if (!shared.admit(address)) {
+          beast::error_code ignored;
+          socket.close(ignored); // over a cap: refused at once, costs no descriptor for long
+        } else if (tls) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), options, handler, peer,
-              live)
+              beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), shared, peer, address)
               ->start();
         } else {
-          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)),
-                                                       options, handler, peer, live)
+          std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), shared,
+                                                       peer, address)
               ->start();
         }
       }
@@ -275,7 +391,8 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(const ServerOptions& options, Handler handler) : m_impl(new Impl)
+HttpServer::HttpServer(const ServerOptions& options, Handler handler, HeadCheck check_head)
+    : m_impl(new Impl)
 {
   // One descriptor per connection: allow as many as the hard limit permits.
   rlimit lim{};
@@ -283,8 +400,9 @@ HttpServer::HttpServer(const ServerOptions& options, Handler handler) : m_impl(n
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }
-  m_impl->options = options;
-  m_impl->handler = std::move(handler);
+  m_impl->shared.options = options;
+  m_impl->shared.handler = std::move(handler);
+  m_impl->shared.check_head = std::move(check_head);
   if (!options.tls_cert.empty()) {
     m_impl->tls.emplace(net::ssl::context::tls_server);
     auto& ctx = *m_impl->tls;

@@ -5,6 +5,13 @@
 // the same limits per request. At most max_connections at once (more are closed on arrival);
 // out of descriptors, accepting pauses (100 ms) instead of spinning. The handler sees whole
 // requests and returns whole responses; it runs on the server's threads and must be thread-safe.
+//
+// Against hostile clients (issue 14): `check_head` sees each request's headers before any body
+// byte is read and may answer at once (401 for a POST without a valid token: the body is then
+// discarded, never buffered); the bodies buffered at once by all connections are capped
+// (`max_buffered_bytes`, 503 with Retry-After beyond); at most `max_connections_per_address`
+// connections from one address (more are closed on arrival); the TLS handshake and each
+// request's headers must arrive within `first_byte_timeout` (an idle connection is closed then).
 #pragma once
 
 #include <chrono>
@@ -12,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,12 +58,19 @@ struct ServerOptions {
   unsigned threads = 4;
   std::chrono::seconds io_timeout{30};
   std::size_t max_connections = 4096; // more at once are closed on arrival
+  std::size_t max_connections_per_address = 64;
+  std::chrono::seconds first_byte_timeout{10}; // handshake, and each request's headers
+  std::size_t max_buffered_bytes = 64u << 20;  // request bodies held at once, all connections
 };
+
+// Sees a request without its body (HttpRequest::body empty); an answer is sent at once and the
+// connection closed; nullopt: read the body and call the Handler.
+using HeadCheck = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
 
 class HttpServer {
 public:
   // Binds and listens (throws std::runtime_error with a one-line message on failure).
-  HttpServer(const ServerOptions& options, Handler handler);
+  HttpServer(const ServerOptions& options, Handler handler, HeadCheck check_head = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

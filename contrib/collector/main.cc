@@ -19,12 +19,19 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <ctime>
+#include <fcntl.h>
+#include <grp.h>
 #include <iostream>
 #include <mutex>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace {
 
@@ -51,6 +58,37 @@ CollectorConfig config_from(const std::string& path)
   return *c;
 }
 
+// The database and its -wal/-shm files: 0600, or 0640 with group `database_group` (existing
+// files are tightened; SQLite gives new -wal/-shm files the database's mode and owner).
+void secure_database(const CollectorConfig& c)
+{
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!c.database_group.empty()) {
+    const group* g = ::getgrnam(c.database_group.c_str());
+    if (g == nullptr) {
+      throw Fatal{2, c.source + ": database_group '" + c.database_group +
+                         "' is not a group on this system; create it or leave the key out"};
+    }
+    gid = g->gr_gid;
+  }
+  const mode_t mode = c.database_group.empty() ? 0600 : 0640;
+  const int fd = ::open(c.database.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) {
+    throw Fatal{2, "database " + c.database + ": cannot open: " + std::strerror(errno)};
+  }
+  ::close(fd);
+  for (const std::string& path : {c.database, c.database + "-wal", c.database + "-shm"}) {
+    if (gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0 &&
+        errno != ENOENT) {
+      throw Fatal{2, "database " + path + ": cannot give it group " + c.database_group + ": " +
+                         std::strerror(errno)};
+    }
+    if (::chmod(path.c_str(), mode) != 0 && errno != ENOENT) {
+      throw Fatal{2, "database " + path + ": cannot set its mode: " + std::strerror(errno)};
+    }
+  }
+}
+
 std::unique_ptr<Store> open_store(const CollectorConfig& c)
 {
   const std::size_t slash = c.database.rfind('/');
@@ -59,10 +97,12 @@ std::unique_ptr<Store> open_store(const CollectorConfig& c)
       throw Fatal{2, "database " + made.error()};
     }
   }
+  secure_database(c);
   auto s = Store::open(c.database);
   if (!s) {
     throw Fatal{2, "database " + s.error()};
   }
+  (*s)->set_report_retention(c.retention_reports_s);
   return std::move(*s);
 }
 
@@ -111,10 +151,15 @@ int serve(const CollectorConfig& config)
   options.tls_key = config.tls_key;
   options.max_body = config.max_body;
   options.threads = config.threads;
+  options.max_connections = config.max_connections;
+  options.max_connections_per_address = config.max_connections_per_address;
+  options.first_byte_timeout = std::chrono::seconds(config.first_byte_timeout_s);
+  options.max_buffered_bytes = config.max_buffered_bytes;
   std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(
-        options, [&ctx](const HttpRequest& r) { return handle_request(ctx, r); });
+        options, [&ctx](const HttpRequest& r) { return handle_request(ctx, r); },
+        [&ctx](const HttpRequest& head) { return check_request_head(ctx, head); });
   } catch (const std::runtime_error& e) {
     throw Fatal{2, e.what()};
   }
@@ -125,6 +170,7 @@ int serve(const CollectorConfig& config)
   std::mutex mutex;
   std::condition_variable stopping;
   bool stop = false;
+  std::atomic<bool> cancel{false}; // in-flight spot checks end at once on SIGTERM
   std::thread checker([&] {
     if (!config.spot.enabled) {
       return;
@@ -132,7 +178,7 @@ int serve(const CollectorConfig& config)
     std::unique_lock lock(mutex);
     while (!stop) {
       lock.unlock();
-      const SpotRound round = spot_check_round(*store, catalog, config, now());
+      const SpotRound round = spot_check_round(*store, catalog, config, now(), &cancel);
       for (const std::string& m : round.messages) {
         std::cerr << "webseed-collector: " << m << '\n';
       }
@@ -148,6 +194,7 @@ int serve(const CollectorConfig& config)
       std::lock_guard lock(mutex);
       stop = true;
     }
+    cancel = true;
     stopping.notify_all();
     server->stop();
   });

@@ -122,6 +122,10 @@ check_report(std::string_view body, const MirrorRow& mirror, std::string_view id
   if (!idempotency_key.empty() && idempotency_key != r.report_id) {
     return std::unexpected("the Idempotency-Key header differs from the report_id");
   }
+  if (text_of(doc, "mirror") != mirror.name) {
+    return std::unexpected("mirror '" + text_of(doc, "mirror").substr(0, 200) +
+                           "' is not the mirror of this token (" + mirror.name + ")");
+  }
   if (text_of(doc, "base_url") != mirror.base_url) {
     return std::unexpected("base_url '" + text_of(doc, "base_url").substr(0, 200) +
                            "' is not the one registered for mirror " + mirror.name + " ('" +

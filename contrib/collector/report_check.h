@@ -1,8 +1,8 @@
 // report_check.h: is a POSTed body a report the collector takes? Untrusted bytes: parsed with
 // nlohmann-json (depth and size bounded by the caller's body limit), validated against
 // docs/report.schema.json (compiled in; valijson, draft 7 keywords), then checked against the
-// mirror that sent it: its base_url must be the one registered, and the Idempotency-Key header
-// (when sent) must equal its report_id.
+// mirror that sent it: its `mirror` must be the token's mirror, its base_url the one
+// registered, and the Idempotency-Key header (when sent) must equal its report_id.
 #pragma once
 
 #include "store.h"

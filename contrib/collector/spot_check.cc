@@ -1,25 +1,59 @@
 #include "spot_check.h"
 
+#include "address_policy.h"
 #include "listing.h"
 #include "webseed_probe.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <memory>
+#include <optional>
+#include <thread>
 
 namespace collector {
 
-SpotCheck spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
-                         const CollectorConfig& config, std::mt19937_64& random, std::int64_t now)
+namespace {
+
+bool is_transport(agent::Code code)
+{
+  return code == agent::Code::http_unreachable || code == agent::Code::http_timeout;
+}
+
+// Does the operator's canary URL load now? (Not subject to the address policy: the operator
+// chose it.)
+bool canary_loads(const CollectorConfig& config, const std::atomic<bool>* cancel)
+{
+  agent::FetchLimits limits;
+  limits.request_timeout = std::chrono::seconds(config.spot.request_timeout_s);
+  limits.batch_timeout = limits.request_timeout;
+  limits.ca_file = config.spot.ca_file;
+  limits.user_agent = "webseed-collector canary";
+  limits.cancel = cancel;
+  agent::HttpRequest request;
+  request.url = config.spot.canary_url;
+  request.max_body = 1u << 20;
+  const auto answers = agent::fetch_all({request}, limits);
+  const agent::HttpResponse& a = answers.front();
+  return !a.transport_error && !a.timed_out && a.status >= 200 && a.status < 400;
+}
+
+} // namespace
+
+SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
+                           const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
+                           const std::atomic<bool>* cancel)
 {
   const agent::Torrent& t = *entry.torrent;
-  SpotCheck result;
+  SpotOutcome outcome;
+  SpotCheck& result = outcome.check;
   result.mirror = mirror.name;
   result.info_hash = entry.key;
   result.checked_at = now;
   if (t.piece_length > config.spot.max_piece_bytes) {
     result.reason = "pieces larger than spot_check.max_piece_bytes: not checked";
     result.ok = true;
-    return result;
+    return outcome;
   }
   std::uint64_t count = t.piece_count;
   if (!t.has_v1) {
@@ -47,6 +81,10 @@ SpotCheck spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
   settings.fetch.ca_file = config.spot.ca_file;
   settings.fetch.user_agent = "webseed-collector spot check";
   settings.families = agent::probe_families(mirror.base_url);
+  settings.fetch.cancel = cancel;
+  const auto policy =
+      std::make_shared<const AddressPolicy>(mirror.base_url, config.spot.allow_private);
+  settings.fetch.allow_connect = [policy](const sockaddr& a) { return policy->allows(a); };
   const auto items = agent::plan_pieces(t, pieces);
   const agent::ProbeResult probe = agent::probe_items(
       t, items, [](std::size_t, std::uint64_t, std::uint64_t) { return std::nullopt; }, settings);
@@ -58,30 +96,35 @@ SpotCheck spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
   if (all && !agent::has_error(probe.findings)) {
     result.ok = true;
     result.reason = "piece" + std::string(items.size() == 1 ? " " : "s ") + list + " verified";
-    return result;
+    return outcome;
   }
   for (const agent::Finding& f : probe.findings) {
     if (f.severity() == agent::Severity::error) {
-      result.reason = std::string(agent::code_name(f.code)) + ": " + f.message +
-                      (f.url.empty() ? "" : " (" + f.url + ")");
-      return result;
+      // Published to unauthenticated readers: the code and the mirror's own URL only (the
+      // message may quote libcurl's text or where a redirect pointed: a port-scan oracle).
+      result.reason =
+          std::string(agent::code_name(f.code)) + (f.url.empty() ? "" : " (" + f.url + ")");
+      outcome.detail = f.message;
+      outcome.transport = is_transport(f.code);
+      return outcome;
     }
   }
   result.reason = "no piece could be verified";
-  return result;
+  outcome.transport = true;
+  return outcome;
 }
 
 SpotRound spot_check_round(Store& store, const Catalog& catalog, const CollectorConfig& config,
-                           std::int64_t now)
+                           std::int64_t now, const std::atomic<bool>* cancel)
 {
   SpotRound round;
   const std::vector<MirrorRow> mirrors = store.mirrors();
   const std::vector<SpotCheck> previous = store.spot_checks();
   const ListingPolicy policy{now, config.stale_after_s, false};
   const Listing claimed = compute_listing(catalog, mirrors, store.claims(), {}, policy);
-  std::map<std::pair<std::string, std::string>, std::int64_t> last;
+  std::map<std::pair<std::string, std::string>, const SpotCheck*> last;
   for (const SpotCheck& s : previous) {
-    last[{s.mirror, s.info_hash}] = s.checked_at;
+    last[{s.mirror, s.info_hash}] = &s;
   }
   struct Due {
     std::int64_t last;
@@ -95,8 +138,16 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
         continue; // claimed ready, enabled, opted in, fresh (listed when spot checks are off)
       }
       const auto it = last.find({m.name, e.key});
-      if (it == last.end() || now - it->second >= config.spot.interval_s) {
-        due.push_back({it == last.end() ? 0 : it->second, &m, &e});
+      if (it == last.end()) {
+        due.push_back({0, &m, &e}); // never checked: first
+        continue;
+      }
+      const SpotCheck& p = *it->second;
+      const std::int64_t wait =
+          p.ok ? config.spot.interval_s
+               : std::min(config.spot.interval_s, config.spot.retry_failed_after_s);
+      if (now - p.checked_at >= wait) {
+        due.push_back({p.checked_at, &m, &e});
       }
     }
   }
@@ -105,38 +156,106 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
   if (due.size() > config.spot.max_checks_per_round) {
     due.resize(config.spot.max_checks_per_round);
   }
+  // The due pairs of each mirror, in priority order; mirrors checked concurrently (at most
+  // max_concurrent_mirrors at once), each mirror's pairs one after the other until its
+  // deadline: a stalled mirror delays only itself.
+  std::vector<std::vector<std::size_t>> groups;
+  {
+    std::map<std::string, std::size_t> group_of;
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      const auto [it, added] = group_of.try_emplace(due[i].mirror->name, groups.size());
+      if (added) {
+        groups.emplace_back();
+      }
+      groups[it->second].push_back(i);
+    }
+  }
+  std::vector<std::optional<SpotOutcome>> outcomes(due.size());
+  std::atomic<std::size_t> next_group{0};
   std::random_device seed;
-  std::mt19937_64 random(seed());
-  std::vector<SpotCheck> results;
-  std::map<std::string, std::pair<std::size_t, std::size_t>> per_mirror; // failed, total
-  for (const Due& d : due) {
-    results.push_back(spot_check_one(*d.entry, *d.mirror, config, random, now));
-    auto& [failed, total] = per_mirror[d.mirror->name];
+  const auto work = [&](std::uint64_t worker_seed) {
+    std::mt19937_64 random(worker_seed);
+    for (std::size_t g = next_group++; g < groups.size(); g = next_group++) {
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(config.spot.mirror_deadline_s);
+      for (const std::size_t i : groups[g]) {
+        if ((cancel != nullptr && cancel->load()) || std::chrono::steady_clock::now() >= deadline) {
+          break; // the rest of this mirror waits for the next round
+        }
+        SpotOutcome r = spot_check_one(*due[i].entry, *due[i].mirror, config, random, now, cancel);
+        if (cancel != nullptr && cancel->load()) {
+          break; // cut short: not a verdict
+        }
+        if (r.check.ok || !r.transport) {
+          store.record_spot_check(r.check); // at once: never the guard's business
+        }
+        outcomes[i] = std::move(r);
+      }
+    }
+  };
+  {
+    const std::size_t n = std::min<std::size_t>(
+        groups.size(), std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors));
+    std::vector<std::thread> workers;
+    for (std::size_t w = 1; w < n; ++w) {
+      workers.emplace_back(work, seed());
+    }
+    work(seed());
+    for (std::thread& t : workers) {
+      t.join();
+    }
+  }
+  std::vector<SpotOutcome> results;
+  std::map<std::string, std::pair<std::size_t, std::size_t>> per_mirror; // transport, total
+  for (std::optional<SpotOutcome>& o : outcomes) {
+    if (!o) {
+      continue;
+    }
+    auto& [transport, total] = per_mirror[o->check.mirror];
     ++total;
-    failed += results.back().ok ? 0 : 1;
+    transport += !o->check.ok && o->transport ? 1 : 0;
+    results.push_back(std::move(*o));
   }
   round.checked = results.size();
-  for (const SpotCheck& r : results) {
-    round.failed += r.ok ? 0 : 1;
+  for (const SpotOutcome& r : results) {
+    round.failed += r.check.ok ? 0 : 1;
   }
-  // Every mirror failing most of its checks at once: suspect our own network.
-  const bool everyone_failing =
-      per_mirror.size() >= 2 &&
-      std::all_of(per_mirror.begin(), per_mirror.end(),
-                  [](const auto& m) { return m.second.first * 2 > m.second.second; });
-  if (everyone_failing) {
+  // Every mirror failing most of its checks in transport at once: suspect our own network,
+  // if the canary agrees (or, without one, if enough distinct mirrors say so).
+  const bool everyone_unreachable =
+      !per_mirror.empty() && std::all_of(per_mirror.begin(), per_mirror.end(), [](const auto& m) {
+        return m.second.first * 2 > m.second.second;
+      });
+  bool ours = false;
+  if (everyone_unreachable) {
+    if (!config.spot.canary_url.empty()) {
+      ours = !canary_loads(config, cancel);
+    } else {
+      ours = per_mirror.size() >= config.spot.network_quorum;
+    }
+  }
+  if (ours) {
     round.discarded = true;
-    round.messages.push_back("spot checks: most checks failed for all " +
-                             std::to_string(per_mirror.size()) +
-                             " mirrors at once; suspecting the collector's own network, nothing "
-                             "changed this round");
-    return round;
+    round.messages.push_back(
+        "spot checks: most checks failed in transport for all " +
+        std::to_string(per_mirror.size()) + " mirrors at once" +
+        (config.spot.canary_url.empty()
+             ? std::string()
+             : " and the canary " + config.spot.canary_url + " does not load") +
+        "; suspecting the collector's own network, transport failures not recorded this round");
   }
-  for (const SpotCheck& r : results) {
-    store.record_spot_check(r);
+  for (const SpotOutcome& o : results) {
+    const SpotCheck& r = o.check;
+    if (!r.ok && o.transport) {
+      if (ours) {
+        continue;
+      }
+      store.record_spot_check(r);
+    }
     if (!r.ok) {
       round.messages.push_back("spot check failed: mirror " + r.mirror + ", torrent " +
-                               r.info_hash + ": " + r.reason);
+                               r.info_hash + ": " + r.reason +
+                               (o.detail.empty() ? "" : ": " + o.detail));
     }
   }
   return round;

@@ -3,14 +3,28 @@
 // web-seed URLs (the way clients ask) and checks them against the torrent's own hashes. A
 // round checks at most max_checks_per_round (mirror, torrent) pairs, the oldest first.
 //
-// If most checks of a round fail for every mirror at once, the collector's own network is the
-// likelier culprit: the round is discarded and nothing changes (the log says so).
+// Where the checks may connect: address_policy.h (no SSRF through a mirror's redirects). The
+// reasons recorded (and published) are finding codes and the mirror's URL; the probe's full
+// text goes to the operator's log (SpotRound::messages).
+//
+// The network guard: when every mirror checked in a round failed most of its checks in
+// transport (connect, DNS, TLS, timeout; never a wrong status or wrong bytes), the collector's
+// own network is suspected if spot_check.canary_url is set and does not load, or, without a
+// canary, if at least spot_check.network_quorum distinct mirrors were checked. Then the
+// transport failures of the round are discarded (nothing changes for those pairs; the log
+// says so); every other result is recorded, as soon as it is known.
+//
+// Mirrors are checked concurrently (spot_check.max_concurrent_mirrors), each mirror's due
+// pairs one after the other within spot_check.mirror_deadline: a stalled mirror delays only
+// itself. Never-checked pairs come first, then the oldest; a failed pair is due again after
+// spot_check.retry_failed_after, a passed one after spot_check.interval.
 #pragma once
 
 #include "catalog.h"
 #include "collector_config.h"
 #include "store.h"
 
+#include <atomic>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -25,14 +39,27 @@ struct SpotRound {
   std::vector<std::string> messages;
 };
 
+// One check's result, and what is not stored: the probe's full message (libcurl's text,
+// redirect targets: the operator's log only) and whether the failure was in transport
+// (connect, DNS, TLS, timeout: possibly the collector's own network).
+struct SpotOutcome {
+  SpotCheck check;
+  std::string detail;
+  bool transport = false;
+};
+
 // One check: `pieces` random whole pieces of `entry` from `base_url`. `ok` with what was
-// verified, or the first problem (the probe's finding message and URL).
-SpotCheck spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
-                         const CollectorConfig& config, std::mt19937_64& random, std::int64_t now);
+// verified, or the first problem: its finding code and the mirror's URL (published).
+// `cancel` (may be nullptr) ends the check's requests at once when it becomes true.
+SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
+                           const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
+                           const std::atomic<bool>* cancel = nullptr);
 
 // One round over the pairs that need a check (claimed ready, enabled, opted in, not stale,
 // never checked or checked longer than interval ago), recorded in `store`.
+// `cancel` true (e.g. SIGTERM): the round ends within a fraction of a second; checks cut
+// short are not recorded.
 SpotRound spot_check_round(Store& store, const Catalog& catalog, const CollectorConfig& config,
-                           std::int64_t now);
+                           std::int64_t now, const std::atomic<bool>* cancel = nullptr);
 
 } // namespace collector

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS reports(
   kind TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_mirror_time ON reports(mirror, received_at);
 CREATE TABLE IF NOT EXISTS claims(
   mirror TEXT NOT NULL,
   info_hash_v1 TEXT NOT NULL,
@@ -164,6 +165,7 @@ std::expected<void, std::string> Store::add_mirror(const std::string& name,
                                                    const std::string& token_hash, std::int64_t now)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "INSERT INTO mirrors(name, base_url, token_hash, created_at) VALUES(?,?,?,?)");
   s.bind(1, name).bind(2, base_url).bind(3, token_hash).bind(4, now);
   const int rc = s.step();
@@ -179,6 +181,7 @@ std::expected<void, std::string> Store::add_mirror(const std::string& name,
 bool Store::set_token(const std::string& name, const std::string& token_hash)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "UPDATE mirrors SET token_hash = ? WHERE name = ?");
   s.bind(1, token_hash).bind(2, name);
   return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
@@ -187,6 +190,7 @@ bool Store::set_token(const std::string& name, const std::string& token_hash)
 bool Store::set_disabled(const std::string& name, bool disabled)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "UPDATE mirrors SET disabled = ? WHERE name = ?");
   s.bind(1, std::int64_t{disabled ? 1 : 0}).bind(2, name);
   return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
@@ -220,6 +224,7 @@ std::expected<Store::Ingest, std::string>
 Store::ingest(const std::string& mirror, const IngestedReport& report, std::int64_t now)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   try {
     Transaction tx(m_db);
     {
@@ -236,6 +241,16 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
       if (sqlite3_changes(m_db) == 0) {
         return Ingest::duplicate; // rolled back: nothing changes
       }
+    }
+    std::int64_t pruned = 0;
+    if (m_retention_s > 0) { // this mirror's reports older than the retention, a batch at a time
+      Stmt s(m_db, "DELETE FROM reports WHERE rowid IN (SELECT rowid FROM reports WHERE "
+                   "mirror = ? AND received_at < ? AND report_id != ? LIMIT 64)");
+      s.bind(1, mirror).bind(2, now - m_retention_s).bind(3, report.report_id);
+      if (s.step() != SQLITE_DONE) {
+        return std::unexpected(std::string("sqlite: ") + sqlite3_errmsg(m_db));
+      }
+      pruned = sqlite3_changes(m_db);
     }
     const bool listed = report.kind == "status" && report.opted_in;
     {
@@ -279,10 +294,21 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
       }
     }
     tx.commit();
+    if (m_report_rows >= 0) {
+      m_report_rows += 1 - pruned;
+    }
     return Ingest::stored;
   } catch (const std::runtime_error& e) {
     return std::unexpected(std::string(e.what()));
   }
+}
+
+bool Store::has_report(const std::string& report_id)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "SELECT 1 FROM reports WHERE report_id = ?");
+  s.bind(1, report_id);
+  return s.step() == SQLITE_ROW;
 }
 
 std::vector<Claim> Store::claims()
@@ -310,6 +336,7 @@ std::vector<Claim> Store::claims()
 void Store::record_spot_check(const SpotCheck& check)
 {
   std::lock_guard lock(m_mutex);
+  const WriteCount counted(m_writes); // after the write, before the unlock
   Stmt s(m_db, "INSERT OR REPLACE INTO spot_checks(mirror, info_hash, ok, reason, checked_at) "
                "VALUES(?,?,?,?,?)");
   s.bind(1, check.mirror)
@@ -334,8 +361,25 @@ std::vector<SpotCheck> Store::spot_checks()
 std::int64_t Store::report_count()
 {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT count(*) FROM reports");
-  return s.step() == SQLITE_ROW ? s.integer(0) : 0;
+  if (m_report_rows < 0) { // counted once; ingest keeps it up to date
+    Stmt s(m_db, "SELECT count(*) FROM reports");
+    m_report_rows = s.step() == SQLITE_ROW ? s.integer(0) : 0;
+  }
+  return m_report_rows;
+}
+
+void Store::set_report_retention(std::int64_t seconds)
+{
+  std::lock_guard lock(m_mutex);
+  m_retention_s = seconds;
+}
+
+Store::Version Store::version()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db, "PRAGMA data_version");
+  const std::int64_t others = s.step() == SQLITE_ROW ? s.integer(0) : -1;
+  return {m_writes.load(), others};
 }
 
 } // namespace collector

@@ -7,12 +7,14 @@
 // and torrent, the latest judged report's verdict), spot_checks (the collector's own checks).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -89,15 +91,33 @@ public:
   std::expected<Ingest, std::string> ingest(const std::string& mirror, const IngestedReport& report,
                                             std::int64_t now);
 
+  bool has_report(const std::string& report_id); // stored (not pruned) already
   std::vector<Claim> claims();
   void record_spot_check(const SpotCheck& check);
   std::vector<SpotCheck> spot_checks();
+  // Rows in the reports table (counted once, then kept by ingest: no scan per call).
   std::int64_t report_count();
+  // From now on, each ingest also deletes up to 64 of that mirror's reports received more
+  // than `seconds` ago (never the one being stored: the latest is always kept). 0: keep all.
+  void set_report_retention(std::int64_t seconds);
+
+  // Changes when anything was written: by this Store (counted when the write is done) or by
+  // another connection (SQLite's data_version: the `mirror` commands). A reader that sees a
+  // new version and then reads sees the write.
+  using Version = std::pair<std::uint64_t, std::int64_t>;
+  Version version();
 
 private:
   explicit Store(sqlite3* db) : m_db(db) {}
+  struct WriteCount {
+    std::atomic<std::uint64_t>& n;
+    ~WriteCount() { ++n; }
+  };
   sqlite3* m_db;
   std::mutex m_mutex;
+  std::atomic<std::uint64_t> m_writes{0};
+  std::int64_t m_report_rows = -1; // -1: not counted yet
+  std::int64_t m_retention_s = 0;
 };
 
 } // namespace collector

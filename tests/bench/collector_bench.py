@@ -25,6 +25,12 @@ p50/p99 latency over every request of every round, "vs baseline" = collector thr
 baseline throughput of the same scheme (1.00x: as fast as a server that stores nothing).
 Rounds interleave the four targets, the order rotated each round.
 
+Then reads against the http collector (its --mirrors mirrors x the template's torrents, every
+report stored): --read-requests GETs of each read endpoint from 8 threads, one connection per
+request, p50/p99 and requests/s, and the collector's peak RSS (VmHWM) after them. Every read
+shares one cached listing (contrib/collector/listing_cache.h): on the previous main each GET
+rebuilt the whole listing.
+
 A benchmark, not a test: exits 0 after printing the table; 1 when a sanity check fails (a
 collector answer other than 202 accepted, a request failing, reports_stored not equal to the
 reports sent); 2 on usage errors (a missing binary).
@@ -180,6 +186,51 @@ def stored(col, ca):
     return int(m.group(1)) if m else None
 
 
+def read_table(col, template, count, timeout, failures):
+    """GETs of each read endpoint from 8 threads; prints p50/p99, requests/s, peak RSS."""
+    info_hash = template["torrents"][0]["info_hash_v1"]
+    paths = [("webseeds (one torrent)", f"/api/v1/torrents/{info_hash}/webseeds", count),
+             ("mirrors?torrents=false", "/api/v1/mirrors?torrents=false", max(1, count // 10)),
+             ("mirrors?limit=50", "/api/v1/mirrors?limit=50", max(1, count // 10)),
+             ("mirrors/<name>", "/api/v1/mirrors/" + name(0), count),
+             ("mirrors (all)", "/api/v1/mirrors", max(1, count // 100))]
+    hdr = (f"| {'read':<24} | {'requests':>8} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} "
+           f"| {'bytes':>9} |")
+    print(hdr)
+    print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+    for label, path, n in paths:
+        lat, size = [], [0]
+
+        def one(_):
+            t0 = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", col.port, timeout=timeout)
+                conn.request("GET", path)
+                res = conn.getresponse()
+                body = res.read()
+                conn.close()
+                if res.status != 200:
+                    failures.append(f"GET {path}: {res.status}")
+                size[0] = len(body)
+            except OSError as e:
+                failures.append(f"GET {path}: {e}")
+            lat.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, range(n)))
+        sec = time.perf_counter() - t0
+        lat.sort()
+        print(f"| {label:<24} | {n:>8} | {n / sec:>7.0f} | {lat[len(lat) // 2] * 1000:>7.1f} "
+              f"| {lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000:>7.1f} | {size[0]:>9} |")
+    peak = 0
+    with open(f"/proc/{col.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) // 1024
+    print(f"collector peak RSS (VmHWM) after the reads: {peak} MiB")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--collector", default="build/webseed-collector")
@@ -189,6 +240,8 @@ def main():
     ap.add_argument("--clients", type=int, default=16, help="client threads (default 16)")
     ap.add_argument("--runs", type=int, default=3, help="rounds (default 3)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    ap.add_argument("--read-requests", type=int, default=2000,
+                    help="GETs per read endpoint (default 2000)")
     args = ap.parse_args()
     if min(args.mirrors, args.reports, args.clients, args.runs) < 1 or args.timeout <= 0:
         die("--mirrors, --reports, --clients, --runs and --timeout must be positive", 2)
@@ -275,6 +328,10 @@ def main():
             print(f"mirror add ({REGISTER_THREADS} processes at a time), {label} collector: "
                   f"{args.mirrors} in {reg[label]:.2f} s ({args.mirrors / reg[label]:.0f}/s)")
         print("vs baseline = collector reports/s / baseline reports/s, same scheme")
+        print()
+        read_table(col_http, template, args.read_requests, args.timeout, failures)
+        if failures:
+            die(f"{len(failures)} failed reads, first: {failures[0]}")
         return 0
     finally:
         for fn in reversed(cleanup):

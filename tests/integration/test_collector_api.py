@@ -329,26 +329,28 @@ class ApiTest(CollectorTestCase):
 
     def test_disabled_mirror_is_401_until_enabled(self):
         token = self.col.add_mirror("disabled.example.org", UNREACHABLE)
-        self.assertEqual(self.post(fresh(self.report), token)[0], 202)
+        mine = fresh(self.report, mirror="disabled.example.org")
+        self.assertEqual(self.post(fresh(mine), token)[0], 202)
         self.col.cli("mirror", "disable", "disabled.example.org", check=True)
-        status, answer = self.post(fresh(self.report), token)
+        status, answer = self.post(fresh(mine), token)
         self.assertError(answer, status, 401, "disabled")
         m = mirror_entry(self.col, "disabled.example.org")
         self.assertTrue(m["disabled"])
         self.assertEqual(set(c["state"] for c in m["torrents"].values()), {"off"})
         self.col.cli("mirror", "enable", "disabled.example.org", check=True)
-        self.assertEqual(self.post(fresh(self.report), token)[0], 202)
+        self.assertEqual(self.post(fresh(mine), token)[0], 202)
         self.assertFalse(mirror_entry(self.col, "disabled.example.org")["disabled"])
 
     def test_rotate_token(self):
         old = self.col.add_mirror("rotate.example.org", UNREACHABLE)
-        self.assertEqual(self.post(fresh(self.report), old)[0], 202)
+        mine = fresh(self.report, mirror="rotate.example.org")
+        self.assertEqual(self.post(fresh(mine), old)[0], 202)
         new = self.col.cli("mirror", "rotate-token", "rotate.example.org",
                            check=True).stdout.strip()
         self.assertNotEqual(new, old)
-        status, answer = self.post(fresh(self.report), old)
+        status, answer = self.post(fresh(mine), old)
         self.assertError(answer, status, 401)
-        report = fresh(self.report)
+        report = fresh(mine)
         self.assertEqual(self.post(report, new)[0], 202)
         self.assertEqual(mirror_entry(self.col, "rotate.example.org")["last_report_id"],
                          report["report_id"])
@@ -707,11 +709,11 @@ class PolicyTest(CollectorTestCase):
         self.addCleanup(col.stop)
         return col
 
-    def agent(self, col, token, root=None, name="agent"):
+    def agent(self, col, token, root=None, name="agent", mirror_name=MIRROR):
         directory = self.tmp / name
         directory.mkdir(exist_ok=True)
         return agent_config(directory, base_url=self.base, root=root, endpoint=col.endpoint,
-                            token=token, ca=self.ca)
+                            token=token, ca=self.ca, name=mirror_name)
 
     def run_agent(self, config, *args):
         result = harness.run_agent("--config", config, *args, timeout=RUN_TIMEOUT)
@@ -752,7 +754,7 @@ class PolicyTest(CollectorTestCase):
         token = col.add_mirror(MIRROR, self.base)
         other = col.add_mirror("other.example.org", self.base)
         config = self.agent(col, token)
-        other_config = self.agent(col, other, name="other")
+        other_config = self.agent(col, other, name="other", mirror_name="other.example.org")
         self.run_agent(config, "run")
         self.run_agent(other_config, "run")
         self.assertDelivered(config)

@@ -7,7 +7,8 @@ Cases: one `spot-check` round (CLI) lists the good mirror and marks the corrupt 
 spot-failed with the probe's reason, and keeps it out of the web-seed list; the network guard
 (every mirror failing at once: the round is discarded, nothing recorded) and its limit (one
 dead mirror beside a good one is recorded as failed); `serve` with `round_every: 1s` lists a
-good mirror by itself."""
+good mirror by itself.
+The guard needs spot_check.network_quorum (3) distinct mirrors failing in transport."""
 
 import os
 import sqlite3
@@ -155,14 +156,15 @@ class CollectorSpotTest(harness.TreeTestCase):
             col = self.collector()
             report = self.report(col, "template", good, web.base_url)
             col.cli("mirror", "disable", "template", check=True)
-        for name in ("dead-1", "dead-2"):
+        dead = ("dead-1", "dead-2", "dead-3")     # spot_check.network_quorum: 3 by default
+        for name in dead:
             self.post_clone(col, report, name, f"http://127.0.0.1:{webservers.free_port()}/")
         round_ = col.cli("spot-check")
         out = round_.stdout + round_.stderr
         self.assertIn("round discarded", round_.stdout, out)
         self.assertIn("suspecting the collector's own network", round_.stdout, out)
         states = self.states(col)
-        for name in ("dead-1", "dead-2"):
+        for name in dead:
             self.assertEqual({s for s, _ in states[name].values()}, {"pending"}, states[name])
         self.assertEqual(self.spot_rows(col), [], "a discarded round records nothing")
 
