@@ -126,7 +126,15 @@ Fetched fetch_with_backoff(const std::vector<HttpRequest>& requests, const Probe
     if (Clock::now() + wait + std::chrono::seconds{1} >= deadline) {
       break;
     }
-    std::this_thread::sleep_for(wait);
+    // Waits in small steps, so that a cancelled batch (FetchLimits::cancel) ends at once.
+    const auto until = Clock::now() + wait;
+    while (Clock::now() < until && !(limits.cancel != nullptr && limits.cancel->load())) {
+      std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
+                                                            std::chrono::milliseconds{100}));
+    }
+    if (limits.cancel != nullptr && limits.cancel->load()) {
+      break;
+    }
     std::vector<HttpRequest> again;
     for (const std::size_t i : pending) {
       again.push_back(requests[i]);
