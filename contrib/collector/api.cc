@@ -117,10 +117,15 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
   return json_response(202, Json{{"status", "accepted"}, {"report_id", report->report_id}});
 }
 
-HttpResponse get_webseeds(ApiContext& ctx, const std::string& info_hash)
+HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
 {
+  // Upper-case hex is the same info-hash (clients and trackers print either case).
+  std::string info_hash = asked;
+  std::transform(info_hash.begin(), info_hash.end(), info_hash.begin(), [](char c) {
+    return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
   if (!((info_hash.size() == 40 || info_hash.size() == 64) && is_hex(info_hash))) {
-    return error(400, "an info-hash is 40 (v1) or 64 (v2) lower-case hex digits");
+    return error(400, "an info-hash is 40 (v1) or 64 (v2) hex digits");
   }
   const CatalogEntry* e = ctx.catalog.find(info_hash);
   if (!e) {
