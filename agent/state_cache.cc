@@ -65,7 +65,10 @@ Opened fail(sqlite3* db, int rc, OpenFailure failure)
   if (o.err != 0 && failure == OpenFailure::unusable) {
     o.why += std::string(" (") + std::strerror(o.err) + ")";
   }
-  sqlite3_close(db);
+  // close_v2: callers fail from inside a statement's scope; plain close would return
+  // SQLITE_BUSY and leak the handle (found by LeakSanitizer); close_v2 frees it once the
+  // statement is finalized.
+  sqlite3_close_v2(db);
   return o;
 }
 
