@@ -191,37 +191,37 @@ INSTALL_STRIP = $(if $(or $(NOSTRIP),$(findstring nostrip,$(DEB_BUILD_OPTIONS)))
 install-strip: install
 
 install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/webseed-agent
-	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-agent
-	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-collector $(DESTDIR)$(BINDIR)/webseed-collector
-	install -m 0644 contrib/collector/README.md $(DESTDIR)$(DOCDIR)/collector.md
-	install -m 0644 contrib/collector/collector.yaml $(DESTDIR)$(DOCDIR)/collector.yaml.sample
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(SYSCONFDIR)/webseed-agent"
+	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-agent "$(DESTDIR)$(BINDIR)/webseed-agent"
+	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-collector "$(DESTDIR)$(BINDIR)/webseed-collector"
+	install -m 0644 contrib/collector/README.md "$(DESTDIR)$(DOCDIR)/collector.md"
+	install -m 0644 contrib/collector/collector.yaml "$(DESTDIR)$(DOCDIR)/collector.yaml.sample"
 	for m in webseed-agent webseed-collector; do \
-	  sed 's|/usr/share/doc/webseed-agent/|$(DOCDIR)/|g' docs/$$m.1 > $(DESTDIR)$(MANDIR)/$$m.1 || exit 1; \
+	  sed 's|/usr/share/doc/webseed-agent/|$(DOCDIR)/|g' docs/$$m.1 > "$(DESTDIR)$(MANDIR)/$$m.1" || exit 1; \
 	done
-	install -m 0644 README.md docs/*.md docs/*.json $(DESTDIR)$(DOCDIR)/
-	install -m 0644 conf/agent.yaml $(DESTDIR)$(DOCDIR)/agent.yaml.sample
-	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0644 README.md docs/*.md docs/*.json "$(DESTDIR)$(DOCDIR)/"
+	install -m 0644 conf/agent.yaml "$(DESTDIR)$(DOCDIR)/agent.yaml.sample"
+	install -d "$(DESTDIR)$(HOOKDIR)" "$(DESTDIR)$(UNITDIR)"
 	for h in webseed-rsync ftpsync-hook; do \
-	  sed 's|^default_agent=webseed-agent$$|default_agent=$(BINDIR)/webseed-agent|' hooks/$$h > $(DESTDIR)$(HOOKDIR)/$$h && \
-	  chmod 0755 $(DESTDIR)$(HOOKDIR)/$$h || exit 1; \
+	  sed 's|^default_agent=webseed-agent$$|default_agent=$(BINDIR)/webseed-agent|' hooks/$$h > "$(DESTDIR)$(HOOKDIR)/$$h" && \
+	  chmod 0755 "$(DESTDIR)$(HOOKDIR)/$$h" || exit 1; \
 	done
-	install -m 0644 hooks/README.md $(DESTDIR)$(DOCDIR)/hooks.md
-	install -m 0644 contrib/systemd/README.md $(DESTDIR)$(DOCDIR)/systemd.md
-	sed 's|/usr/local/bin/|$(BINDIR)/|' contrib/systemd/webseed-agent.service > $(DESTDIR)$(UNITDIR)/webseed-agent.service
-	install -m 0644 contrib/systemd/webseed-agent.timer $(DESTDIR)$(UNITDIR)/
-	sed 's|/usr/local/bin/|$(BINDIR)/|' contrib/systemd/webseed-collector.service > $(DESTDIR)$(UNITDIR)/webseed-collector.service
-	install -d $(DESTDIR)$(SYSCONFDIR)/webseed-collector
-	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webseed-collector/collector.yaml ]; then \
+	install -m 0644 hooks/README.md "$(DESTDIR)$(DOCDIR)/hooks.md"
+	install -m 0644 contrib/systemd/README.md "$(DESTDIR)$(DOCDIR)/systemd.md"
+	sed 's|/usr/local/bin/|$(BINDIR)/|' contrib/systemd/webseed-agent.service > "$(DESTDIR)$(UNITDIR)/webseed-agent.service"
+	install -m 0644 contrib/systemd/webseed-agent.timer "$(DESTDIR)$(UNITDIR)/"
+	sed 's|/usr/local/bin/|$(BINDIR)/|' contrib/systemd/webseed-collector.service > "$(DESTDIR)$(UNITDIR)/webseed-collector.service"
+	install -d "$(DESTDIR)$(SYSCONFDIR)/webseed-collector"
+	@if [ -e "$(DESTDIR)$(SYSCONFDIR)/webseed-collector/collector.yaml" ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/webseed-collector/collector.yaml"; \
 	else \
-	  install -m 0644 contrib/collector/collector.yaml $(DESTDIR)$(SYSCONFDIR)/webseed-collector/collector.yaml; \
+	  install -m 0644 contrib/collector/collector.yaml "$(DESTDIR)$(SYSCONFDIR)/webseed-collector/collector.yaml"; \
 	fi
 	@echo "systemd units in $(UNITDIR)/ (copy or link them to /etc/systemd/system/, see $(DOCDIR)/systemd.md)"
-	@if [ -e $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml ]; then \
+	@if [ -e "$(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml" ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml"; \
 	else \
-	  install -m 0644 conf/agent.yaml $(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml; \
+	  install -m 0644 conf/agent.yaml "$(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml"; \
 	fi
 
 # ---- Debian package: build/webseed-agent_VERSION_ARCH.deb (contrib/debian/) ----
@@ -229,8 +229,8 @@ deb: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	@MAKE="$(MAKE)" contrib/debian/build-deb $(VERSION) $(BUILD)
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/webseed-agent $(DESTDIR)$(BINDIR)/webseed-collector $(DESTDIR)$(MANDIR)/webseed-agent.1 $(DESTDIR)$(MANDIR)/webseed-collector.1
-	rm -rf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PREFIX)/share/webseed-agent
+	rm -f "$(DESTDIR)$(BINDIR)/webseed-agent" "$(DESTDIR)$(BINDIR)/webseed-collector" "$(DESTDIR)$(MANDIR)/webseed-agent.1" "$(DESTDIR)$(MANDIR)/webseed-collector.1"
+	rm -rf "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(PREFIX)/share/webseed-agent"
 
 # ---- housekeeping ----
 format:

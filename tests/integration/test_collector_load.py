@@ -13,6 +13,7 @@ passes PRAGMA integrity_check."""
 
 import http.client
 import os
+import shlex
 import socket
 import random
 import re
@@ -251,7 +252,7 @@ class CollectorLoadTest(harness.TreeTestCase):
         accept() in a busy loop."""
         wrapper = self.tmp / "collector-limited"
         wrapper.write_text(f"#!/bin/sh\nexec /usr/bin/prlimit --nofile={FD_LIMIT}:{FD_LIMIT} -- "
-                           f"{collector_path()} \"$@\"\n")
+                           f"{shlex.quote(str(collector_path()))} \"$@\"\n")
         wrapper.chmod(0o755)
         with mock.patch.dict(os.environ, {"WEBSEED_COLLECTOR": str(wrapper)}):
             col = self.collector()

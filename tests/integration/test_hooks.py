@@ -97,6 +97,14 @@ class HookTestCase(harness.TreeTestCase):
         env.update(PATH=f"{self.bin}:/usr/bin:/bin", WEBSEED_AGENT=os.fspath(agent), **extra)
         return env
 
+    def installed_hook(self, name: str) -> Path:
+        """hooks/NAME copied under self.tmp, as `make install` puts it: ftpsync splits HOOKn at
+        spaces, so the hook it runs must not live under a clone path that holds one."""
+        target = self.tmp / "share" / "hooks" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(HOOKS / name, target)
+        return target
+
     def agent_stub(self, exit_code: int = 0) -> hookstub.Stub:
         return hookstub.write_stub(self.bin, "stub-agent", exit_code)
 
@@ -235,7 +243,8 @@ class FtpsyncHookTest(HookTestCase):
         root.mkdir()
         stub = self.agent_stub(3)
         env = self.env(stub.path, TO=str(root), MIRRORNAME="mirror.test",
-                       HOOK4=str(FTPSYNC_HOOK), WEBSEED_AGENT_CONFIG="/etc/wsa.yaml")
+                       HOOK4=str(self.installed_hook("ftpsync-hook")),
+                       WEBSEED_AGENT_CONFIG="/etc/wsa.yaml")
         proc = run([ftpsync], env=env)
         self.assertEqual((proc.returncode, proc.stdout), (0, "after HOOK4\n"), show(proc))
         self.assertEqual(stub.calls(), [["--config", "/etc/wsa.yaml", "run"]])
@@ -353,7 +362,7 @@ class EndToEndTest(RealAgentCase):
         harness.run_rsync(harness.contents(self.upstream), self.root, "-a")
         ftpsync = hookstub.write_fake_ftpsync(self.bin)
         proc = run([ftpsync], env=self.hook_env(TO=str(self.root), MIRRORNAME="mirror.test",
-                                                HOOK4=str(FTPSYNC_HOOK),
+                                                HOOK4=str(self.installed_hook("ftpsync-hook")),
                                                 WEBSEED_AGENT_CONFIG=str(self.config)))
         self.assertNoSanitizerReport(proc)
         self.assertEqual((proc.returncode, proc.stdout), (0, "after HOOK4\n"), show(proc))
@@ -385,11 +394,12 @@ class RealFtpsyncTest(RealAgentCase):
         if not os.access(FTPSYNC, os.X_OK):
             raise unittest.SkipTest("Debian's ftpsync missing (apt-get install ftpsync)")
 
-    def ftpsync(self, conf_lines: list[str], hook: Path = FTPSYNC_HOOK,
+    def ftpsync(self, conf_lines: list[str], hook: Optional[Path] = None,
                 **env: str) -> subprocess.CompletedProcess:
         """Runs the real ftpsync with HOME=tmp/home and ~/.config/ftpsync/ftpsync.conf made of
         the sync settings plus `conf_lines` (the installed hook path and the docs' config
         path replaced by the ones under test)."""
+        hook = hook or self.installed_hook("ftpsync-hook")
         home = self.tmp / "home"
         confdir = home / ".config/ftpsync"
         confdir.mkdir(parents=True, exist_ok=True)
@@ -452,12 +462,15 @@ class SystemdUnitsTest(harness.TreeTestCase):
         self.analyze = shutil.which("systemd-analyze")
         if self.analyze is None:
             self.skipTest("systemd-analyze not installed")
+        # Links to the programs under test in a path without spaces (the clone's may hold one;
+        # installed, ExecStart= names /usr/local/bin/...).
+        bindir = self.tmp / "bin"
+        bindir.mkdir()
+        for prog in ("webseed-agent", "webseed-collector"):
+            (bindir / prog).symlink_to(harness.agent_path().parent.resolve() / prog)
         for name in self.UNIT_NAMES:
             text = (UNITS / name).read_text()
-            (self.tmp / name).write_text(
-                text.replace("/usr/local/bin/webseed-agent", str(harness.agent_path()))
-                .replace("/usr/local/bin/webseed-collector",
-                         str(harness.agent_path().parent / "webseed-collector")))
+            (self.tmp / name).write_text(text.replace("/usr/local/bin/", f"{bindir}/"))
         (self.tmp / "control.service").write_text("[Service]\nType=oneshot\nExecStart=/bin/true\n")
         control = self.verify("control.service")
         if control.returncode != 0:
