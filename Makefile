@@ -10,7 +10,8 @@
 #   make demo       build a demo mirror under build/demo and run the agent on it
 #   make bench      benchmarks (tables, not pass/fail)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
-#   make deb        build/webseed-agent_VERSION_ARCH.deb (dpkg-deb; contrib/debian/)
+#   make deb        build/webseed-agent_VERSION_ARCH.deb and build/webseed-collector_..._ARCH.deb
+#                   (dpkg-deb; contrib/debian/)
 #   make install    PREFIX=/usr/local DESTDIR= (stripped binaries; NOSTRIP=1 keeps the symbols)
 #
 # Packagers: CPPFLAGS, CXXFLAGS (default -O2 -g) and LDFLAGS are honoured; warnings are errors
@@ -24,6 +25,7 @@ DESTDIR ?=
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man/man1
 DOCDIR = $(PREFIX)/share/doc/webseed-agent
+COLLECTOR_DOCDIR = $(PREFIX)/share/doc/webseed-collector
 SYSCONFDIR ?= /etc
 HOOKDIR = $(PREFIX)/share/webseed-agent/hooks
 UNITDIR ?= $(PREFIX)/share/webseed-agent/systemd
@@ -37,11 +39,23 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 CPPFLAGS_AGENT = -Iagent -DWEBSEED_AGENT_VERSION='"$(VERSION)"' -D_FILE_OFFSET_BITS=64
+# On Debian the defaults are dpkg-buildflags' (hardening: stack protector, _FORTIFY_SOURCE,
+# relro, bindnow), so `make deb` packages the binaries `make` built; elsewhere -O2 -g.
 # OPTFLAGS: the old name of CXXFLAGS' default, still honoured.
-OPTFLAGS ?= -O2 -g
-CXXFLAGS ?= $(OPTFLAGS)
-CPPFLAGS ?=
-LDFLAGS ?=
+DPKG_BUILDFLAGS := $(shell command -v dpkg-buildflags 2>/dev/null)
+# No -ffile-prefix-map: the checkout's path may hold a space (one make word per flag).
+buildflag = $(if $(DPKG_BUILDFLAGS),$(shell DEB_BUILD_MAINT_OPTIONS="hardening=+all reproducible=-fixfilepath,-fixdebugpath" dpkg-buildflags --get $(1)),$(2))
+# Each asked once (`:=`): dpkg-buildflags is a Perl program.
+OPTFLAGS ?=
+ifeq ($(origin CXXFLAGS),undefined)
+CXXFLAGS := $(or $(OPTFLAGS),$(call buildflag,CXXFLAGS,-O2 -g))
+endif
+ifeq ($(origin CPPFLAGS),undefined)
+CPPFLAGS := $(call buildflag,CPPFLAGS,)
+endif
+ifeq ($(origin LDFLAGS),undefined)
+LDFLAGS := $(call buildflag,LDFLAGS,)
+endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 # Parallel unless the command line says otherwise (-jN or -j1).
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
@@ -79,7 +93,7 @@ COLLECTOR_MAIN := contrib/collector/main.cc
 COLLECTOR_LIB := $(filter-out %_test.cc $(COLLECTOR_MAIN),$(COLLECTOR_ALL))
 cobjs = $(patsubst contrib/collector/%.cc,$(1)/obj/collector/%.o,$(2))
 COLLECTOR_LIBS = $(call pc_libs,libssl,-lssl) $(LIBS)
-CPPFLAGS_COLLECTOR = $(CPPFLAGS_AGENT) -Icontrib/collector -I$(BUILD)/gen
+CPPFLAGS_COLLECTOR = -Icontrib/collector -I$(BUILD)/gen
 
 .PHONY: all check unit integration interop demo bench install uninstall deb clean deps deps-test format lint asan fuzz
 all: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
@@ -90,54 +104,66 @@ deps:
 deps-test:
 	@contrib/install-deps build test fuzz
 
-# ---- normal build ----
-$(BUILD)/obj/%.o: agent/%.cc
-	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(WARNINGS) $(CPPFLAGS_AGENT) $(PC_CFLAGS) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
+# ---- the builds: normal (build/) and ASan+UBSan (build/asan/), one set of rules ----
+# libwebseed.a is the core both programs link: a static archive, so each program takes only
+# the objects it uses (the collector: torrent model, probe, findings, util; not the agent's
+# commands). DIR/flags records the compiler and flags: objects are rebuilt when they change.
+NORMAL_CXX = $(CXXSTD) $(WARNINGS) $(CPPFLAGS_AGENT) $(PC_CFLAGS) $(CPPFLAGS) $(CXXFLAGS)
+NORMAL_LD = $(CXXFLAGS) $(LDFLAGS)
+SAN_CXX = $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) $(PC_CFLAGS)
+SAN_LD = $(SANFLAGS)
+AR ?= ar
 
-$(BUILD)/webseed-agent: $(call objs,$(BUILD),$(LIB_SRCS) $(MAIN_SRC))
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The text of DIR/flags (-Werror left out: it changes no object) and the shell quoting of it.
+flags_text = $(CXX) $(filter-out -Werror,$($(1))) | $($(2))
+shq = '$(subst ','\'',$(1))'
 
-$(BUILD)/unit-tests: $(call objs,$(BUILD),$(LIB_SRCS) $(TEST_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_TESTS))
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+# $(call build_rules,DIR,COMPILE_FLAGS_VAR,LINK_FLAGS_VAR)
+define build_rules
+$(1)/flags: FORCE
+	@mkdir -p $(1)
+	@printf '%s\n' $$(call shq,$$(call flags_text,$(2),$(3))) | cmp -s - $$@ || \
+	  printf '%s\n' $$(call shq,$$(call flags_text,$(2),$(3))) > $$@
+
+$(1)/obj/%.o: agent/%.cc $(1)/flags
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(CXX) $$($(2)) -MMD -MP -c $$< -o $$@
+
+$(1)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc $(1)/flags
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(CXX) $$($(2)) $$(CPPFLAGS_COLLECTOR) -MMD -MP -c $$< -o $$@
+
+$(1)/libwebseed.a: $(call objs,$(1),$(LIB_SRCS))
+	@rm -f $$@
+	@$$(AR) rcs $$@ $$^
+
+$(1)/webseed-agent: $(call objs,$(1),$(MAIN_SRC)) $(1)/libwebseed.a
+	$$(CXX) $$($(3)) -o $$@ $$^ $$(LIBS)
+
+$(1)/webseed-collector: $(call cobjs,$(1),$(COLLECTOR_LIB) $(COLLECTOR_MAIN)) $(1)/libwebseed.a
+	$$(CXX) $$($(3)) -o $$@ $$^ $$(COLLECTOR_LIBS)
+
+$(1)/unit-tests: $(call objs,$(1),$(TEST_SRCS)) $(call cobjs,$(1),$(COLLECTOR_LIB) $(COLLECTOR_TESTS)) $(1)/libwebseed.a
+	$$(CXX) $$($(3)) -o $$@ $$^ $$(COLLECTOR_LIBS)
+endef
+
+.PHONY: FORCE
+FORCE:
+$(eval $(call build_rules,$(BUILD),NORMAL_CXX,NORMAL_LD))
+$(eval $(call build_rules,$(ASAN_BUILD),SAN_CXX,SAN_LD))
 
 # The report schema, compiled into the collector (a raw string literal).
 $(BUILD)/gen/report_schema.inc: docs/report.schema.json
 	@mkdir -p $(dir $@)
 	@{ printf 'R"SCHEMA('; cat $<; printf ')SCHEMA"\n'; } > $@
 
-$(BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc
-	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(WARNINGS) $(CPPFLAGS_COLLECTOR) $(PC_CFLAGS) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c $< -o $@
-
-$(BUILD)/webseed-collector: $(call objs,$(BUILD),$(LIB_SRCS)) $(call cobjs,$(BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
-	$(CXX) $(CXXFLAGS) $(LDFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
-
 # `make bench`: parse_torrent timed in-process (tests/bench/torrent_parse_bench.py).
-$(BUILD)/obj/bench/%.o: tests/bench/%.cc | deps-stamp
+$(BUILD)/obj/bench/%.o: tests/bench/%.cc $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(OPTFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) -MMD -MP -c $< -o $@
+	$(Q)$(CXX) $(NORMAL_CXX) -MMD -MP -c $< -o $@
 
-$(BUILD)/torrent-parse-timer: $(BUILD)/obj/bench/torrent_parse_timer.o $(call objs,$(BUILD),$(LIB_SRCS))
-	$(CXX) $(OPTFLAGS) -o $@ $^ $(LIBS)
-
-# ---- ASan + UBSan build ----
-$(ASAN_BUILD)/obj/%.o: agent/%.cc
-	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_AGENT) $(PC_CFLAGS) -MMD -MP -c $< -o $@
-
-$(ASAN_BUILD)/webseed-agent: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(MAIN_SRC))
-	$(CXX) $(SANFLAGS) -o $@ $^ $(LIBS)
-
-$(ASAN_BUILD)/unit-tests: $(call objs,$(ASAN_BUILD),$(LIB_SRCS) $(TEST_SRCS)) $(call cobjs,$(ASAN_BUILD),$(COLLECTOR_LIB) $(COLLECTOR_TESTS))
-	$(CXX) $(SANFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
-
-$(ASAN_BUILD)/obj/collector/%.o: contrib/collector/%.cc $(BUILD)/gen/report_schema.inc
-	@mkdir -p $(dir $@)
-	$(Q)$(CXX) $(CXXSTD) $(SANFLAGS) $(WARNINGS) $(CPPFLAGS_COLLECTOR) $(PC_CFLAGS) -MMD -MP -c $< -o $@
-
-$(ASAN_BUILD)/webseed-collector: $(call objs,$(ASAN_BUILD),$(LIB_SRCS)) $(call cobjs,$(ASAN_BUILD),$(COLLECTOR_LIB) $(COLLECTOR_MAIN))
-	$(CXX) $(SANFLAGS) -o $@ $^ $(COLLECTOR_LIBS)
+$(BUILD)/torrent-parse-timer: $(BUILD)/obj/bench/torrent_parse_timer.o $(BUILD)/libwebseed.a
+	$(CXX) $(NORMAL_LD) -o $@ $^ $(LIBS)
 
 asan: $(ASAN_BUILD)/webseed-agent $(ASAN_BUILD)/unit-tests $(ASAN_BUILD)/webseed-collector
 
@@ -176,7 +202,7 @@ bench: $(BUILD)/webseed-agent $(BUILD)/webseed-collector $(BUILD)/torrent-parse-
 # ---- fuzzing: libFuzzer targets in agent/fuzz/, clang 16 (tests/fuzz/README.md) ----
 # `make check` runs each target for FUZZ_CHECK_SECONDS (tests/run-all); `make fuzz` for longer.
 FUZZ_SECONDS ?= 60
-FUZZ_CHECK_SECONDS ?= 20
+FUZZ_CHECK_SECONDS ?= 10
 
 fuzz:
 	@contrib/install-deps build fuzz
@@ -194,10 +220,12 @@ install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(SYSCONFDIR)/webseed-agent"
 	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-agent "$(DESTDIR)$(BINDIR)/webseed-agent"
 	install -m 0755 $(INSTALL_STRIP) $(BUILD)/webseed-collector "$(DESTDIR)$(BINDIR)/webseed-collector"
-	install -m 0644 contrib/collector/README.md "$(DESTDIR)$(DOCDIR)/collector.md"
-	install -m 0644 contrib/collector/collector.yaml "$(DESTDIR)$(DOCDIR)/collector.yaml.sample"
+	install -d "$(DESTDIR)$(COLLECTOR_DOCDIR)"
+	install -m 0644 contrib/collector/README.md "$(DESTDIR)$(COLLECTOR_DOCDIR)/collector.md"
+	install -m 0644 contrib/collector/collector.yaml "$(DESTDIR)$(COLLECTOR_DOCDIR)/collector.yaml.sample"
 	for m in webseed-agent webseed-collector; do \
-	  sed 's|/usr/share/doc/webseed-agent/|$(DOCDIR)/|g' docs/$$m.1 > "$(DESTDIR)$(MANDIR)/$$m.1" || exit 1; \
+	  sed -e 's|/usr/share/doc/webseed-agent/|$(DOCDIR)/|g' \
+	      -e 's|/usr/share/doc/webseed-collector/|$(COLLECTOR_DOCDIR)/|g' docs/$$m.1 > "$(DESTDIR)$(MANDIR)/$$m.1" || exit 1; \
 	done
 	install -m 0644 README.md docs/*.md docs/*.json "$(DESTDIR)$(DOCDIR)/"
 	install -m 0644 conf/agent.yaml "$(DESTDIR)$(DOCDIR)/agent.yaml.sample"
@@ -224,21 +252,23 @@ install: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	  install -m 0644 conf/agent.yaml "$(DESTDIR)$(SYSCONFDIR)/webseed-agent/agent.yaml"; \
 	fi
 
-# ---- Debian package: build/webseed-agent_VERSION_ARCH.deb (contrib/debian/) ----
+# ---- Debian packages: build/webseed-{agent,collector}_VERSION_ARCH.deb (contrib/debian/) ----
 deb: $(BUILD)/webseed-agent $(BUILD)/webseed-collector
 	@MAKE="$(MAKE)" contrib/debian/build-deb $(VERSION) $(BUILD)
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/webseed-agent" "$(DESTDIR)$(BINDIR)/webseed-collector" "$(DESTDIR)$(MANDIR)/webseed-agent.1" "$(DESTDIR)$(MANDIR)/webseed-collector.1"
-	rm -rf "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(PREFIX)/share/webseed-agent"
+	rm -rf "$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(COLLECTOR_DOCDIR)" "$(DESTDIR)$(PREFIX)/share/webseed-agent"
 
 # ---- housekeeping ----
 format:
 	clang-format -i $(ALL_SRCS) $(wildcard agent/*.h agent/*/*.h contrib/collector/*.cc contrib/collector/*.h)
 
-lint: $(BUILD)/webseed-agent
+# cppcheck over both programs (agent/ and contrib/collector/), every file, in parallel.
+lint: $(BUILD)/gen/report_schema.inc
 	cppcheck --quiet --enable=warning,performance,portability --std=c++20 --inline-suppr \
-	  --error-exitcode=1 -Iagent $(ALL_SRCS)
+	  --error-exitcode=1 -j$(JOBS) -Iagent -Icontrib/collector -I$(BUILD)/gen \
+	  $(ALL_SRCS) $(COLLECTOR_ALL)
 
 clean:
 	rm -rf $(BUILD)

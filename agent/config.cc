@@ -431,6 +431,7 @@ private:
 std::optional<std::int64_t> parse_duration(std::string_view text)
 {
   std::int64_t n = 0;
+  // cppcheck-suppress invalidLifetime ; `text` is the caller's, alive for this call
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   const std::int64_t scale = unit.empty() || unit == "s" ? 1

@@ -132,8 +132,7 @@ public:
       if (is_real_dir(chain.back(), ent)) {
         walk_entry_dir(entry, chain, ent.name, display, 0);
         if (entry.links == 0 && entry.findings.empty()) {
-          entry.findings.push_back({Code::empty_entry, display, std::nullopt,
-                                    "entry directory holds no link", k_hint_links});
+          entry.findings.push_back(empty_entry_finding(display));
         }
       } else {
         check(entry, chain, ent.name, display);
@@ -267,6 +266,12 @@ Finding resolve_failure_finding(const ResolveFailure& failure, const std::string
 {
   return Finding(code_for(failure.error), display_path, std::move(own_target),
                  failure.describe(subject_link), hint_for(failure, root, link_dir));
+}
+
+Finding empty_entry_finding(const std::string& display)
+{
+  return Finding(Code::empty_entry, display, std::nullopt, "entry directory holds no link",
+                 k_hint_links);
 }
 
 LinkAudit audit_links(Resolver& resolver, std::string_view root, std::string_view symlinks_dir)

@@ -58,6 +58,10 @@ Finding resolve_failure_finding(const ResolveFailure& failure, const std::string
 
 // Audits ROOT/SYMLINKS_DIR. `root` is the absolute root path (for display and hints).
 // Never throws for anything found in the tree: problems become findings.
+// The empty-entry error for the entry directory shown as `display` (a multi-file torrent's
+// directory holding no link: rsync ran without --links). `check` gives the same one.
+Finding empty_entry_finding(const std::string& display);
+
 LinkAudit audit_links(Resolver& resolver, std::string_view root, std::string_view symlinks_dir);
 
 } // namespace agent

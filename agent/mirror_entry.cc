@@ -73,23 +73,30 @@ LocatedFile MirrorEntry::locate(const TorrentFile& file)
   const std::string shown = display(file);
   std::string why;
   const auto dir = dir_of(file, why);
+  // Nothing at all is there for this file: in an entry holding nothing, the entry's cause.
+  auto missing = [&](std::string message, std::string hint) {
+    if (m_entry && m_torrent.multi_file && entry_holds_nothing()) {
+      if (!m_empty_reported) {
+        m_empty_reported = true;
+        out.findings.push_back(empty_entry_finding(m_symlinks_dir + "/" + m_torrent.name));
+      }
+      return;
+    }
+    out.findings.emplace_back(Code::missing_file, shown, std::nullopt, std::move(message),
+                              std::move(hint));
+  };
   if (!dir) {
-    out.findings.emplace_back(Code::missing_file, shown, std::nullopt,
-                              "the torrent lists this file; it is not on the mirror (" + why + ")",
-                              "is " + m_symlinks_dir +
-                                  " mirrored in full, and is the sync complete?");
+    missing("the torrent lists this file; it is not on the mirror (" + why + ")",
+            "is " + m_symlinks_dir + " mirrored in full, and is the sync complete?");
     return out;
   }
   const std::string& leaf = m_torrent.multi_file ? file.path.back() : m_torrent.name;
   LeafCheck check = check_leaf(m_resolver, *dir, leaf, shown, m_root);
   for (Finding& f : check.findings) {
     if (f.code == Code::dangling && !f.target) {
-      // Not a broken link: nothing at all is there.
-      out.findings.emplace_back(Code::missing_file, shown, std::nullopt,
-                                "the torrent lists this file; it is not on the mirror",
-                                "is " + m_symlinks_dir +
-                                    " mirrored in full (rsync --links), and "
-                                    "is the sync complete?");
+      missing("the torrent lists this file; it is not on the mirror",
+              "is " + m_symlinks_dir + " mirrored in full (rsync --links), and is the sync "
+              "complete?");
     } else {
       out.findings.push_back(std::move(f));
     }
@@ -98,19 +105,8 @@ LocatedFile MirrorEntry::locate(const TorrentFile& file)
   return out;
 }
 
-std::vector<Finding> MirrorEntry::unexpected_files()
+void MirrorEntry::walk_leaves(const std::function<bool(const std::string&)>& visit)
 {
-  std::vector<Finding> out;
-  std::string why;
-  if (!m_torrent.multi_file || m_torrent.files.empty() || !dir_of(m_torrent.files.front(), why)) {
-    return out;
-  }
-  std::set<std::string> listed;
-  for (const TorrentFile& f : m_torrent.files) {
-    listed.insert(f.joined_path());
-  }
-  const std::string entry_path = m_symlinks_dir + "/" + m_torrent.name;
-  // Walk real directories only (links are leaves, as in the links audit).
   std::vector<std::pair<DirRef, std::string>> todo{{m_entry->back(), ""}};
   int walked = 0;
   while (!todo.empty() && walked++ < k_max_dirs) {
@@ -132,14 +128,44 @@ std::vector<Finding> MirrorEntry::unexpected_files()
         if (auto sub = m_resolver.open_subdir(dir, e.name)) {
           todo.emplace_back(std::move(*sub), child);
         }
-      } else if (!listed.contains(child)) {
-        out.emplace_back(Code::unexpected_file, entry_path + "/" + child, std::nullopt,
-                         "not listed in the torrent " + m_torrent.name,
-                         "a leftover from an older release? harmless for clients; "
-                         "rsync --delete removes it if upstream did");
+      } else if (!visit(child)) {
+        return;
       }
     }
   }
+}
+
+bool MirrorEntry::entry_holds_nothing()
+{
+  if (!m_empty) {
+    bool empty = true;
+    walk_leaves([&](const std::string&) { return empty = false; });
+    m_empty = empty;
+  }
+  return *m_empty;
+}
+
+std::vector<Finding> MirrorEntry::unexpected_files()
+{
+  std::vector<Finding> out;
+  std::string why;
+  if (!m_torrent.multi_file || m_torrent.files.empty() || !dir_of(m_torrent.files.front(), why)) {
+    return out;
+  }
+  std::set<std::string> listed;
+  for (const TorrentFile& f : m_torrent.files) {
+    listed.insert(f.joined_path());
+  }
+  const std::string entry_path = m_symlinks_dir + "/" + m_torrent.name;
+  walk_leaves([&](const std::string& child) {
+    if (!listed.contains(child)) {
+      out.emplace_back(Code::unexpected_file, entry_path + "/" + child, std::nullopt,
+                       "not listed in the torrent " + m_torrent.name,
+                       "a leftover from an older release? harmless for clients; "
+                       "rsync --delete removes it if upstream did");
+    }
+    return true;
+  });
   return out;
 }
 

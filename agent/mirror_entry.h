@@ -7,6 +7,7 @@
 #include "safe_resolve.h"
 #include "torrent.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,10 @@ public:
   MirrorEntry(Resolver& resolver, const std::string& root, const std::string& symlinks_dir,
               const Torrent& torrent);
 
-  // The file, or missing-file / link findings. Usable as a payload_check Locator.
+  // The file, or missing-file / link findings. Usable as a payload_check Locator. When a
+  // multi-file entry directory holds nothing but directories (rsync without --links), the
+  // first file looked up gets the links audit's empty-entry error for the entry and the
+  // others no finding: one cause, said once.
   LocatedFile locate(const TorrentFile& file);
 
   // The path shown for a torrent file: relative to the mirror root.
@@ -30,6 +34,10 @@ public:
 
 private:
   std::optional<DirChain> dir_of(const TorrentFile& file, std::string& why);
+  // Visits every non-directory leaf under the (resolved) entry directory, real directories
+  // only, at most k_max_dirs of them; `visit(relative path)` returns false to stop.
+  void walk_leaves(const std::function<bool(const std::string&)>& visit);
+  bool entry_holds_nothing();
 
   Resolver& m_resolver;
   const std::string& m_root;
@@ -38,6 +46,8 @@ private:
   std::optional<DirChain> m_entry; // multi-file: the entry directory; single: the symlinks dir
   std::string m_entry_error;       // why it could not be resolved
   bool m_entry_tried = false;
+  std::optional<bool> m_empty;     // entry_holds_nothing(), once computed
+  bool m_empty_reported = false;
 };
 
 } // namespace agent

@@ -13,4 +13,6 @@ TEST_CASE("doc_dir_for_exe follows the prefix of the binary", "[install_paths]")
   CHECK(util::doc_dir_for_exe("/work/build/webseed-agent").empty());
   CHECK(util::doc_dir_for_exe("build/bin/webseed-agent").empty());
   CHECK(util::doc_dir_for_exe("").empty());
+  CHECK(util::doc_dir_for_exe("/usr/bin/webseed-collector", "webseed-collector") ==
+        "/usr/share/doc/webseed-collector/");
 }

@@ -1,5 +1,6 @@
 #include "address_policy.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
 #include <netdb.h>
@@ -84,7 +85,7 @@ AddressPolicy::AddressPolicy(const std::string& base_url, bool allow_private)
     return;
   }
   std::string authority = base_url.substr(start + 3);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
+  authority.resize(std::min(authority.size(), authority.find_first_of("/?#")));
   authority =
       authority.substr(authority.rfind('@') == std::string::npos ? 0 : authority.rfind('@') + 1);
   std::string host = authority;

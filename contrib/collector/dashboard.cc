@@ -109,7 +109,9 @@ std::string html_escape(std::string_view text)
       i += n;
       continue;
     }
-    switch (const char c = text[i++]) {
+    const char c = text[i];
+    ++i;
+    switch (c) {
     case '&': out += "&amp;"; break;
     case '<': out += "&lt;"; break;
     case '>': out += "&gt;"; break;

@@ -219,7 +219,7 @@ int run(int argc, char** argv)
       ->type_name("FILE");
   app.footer("Exit codes: 0 ok, 1 something to look at, 2 usage or configuration, 3 internal "
              "error.\nDocumentation: man webseed-collector, " +
-             util::installed_doc_dir() + "collector.md");
+             util::installed_doc_dir("webseed-collector") + "collector.md");
 
   CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the API and the dashboard.");
 

@@ -85,10 +85,25 @@ class CheckTest(MirrorWithTorrents):
             self.assertRegex(t["info_hash_v1"], "^[0-9a-f]{40}$")
 
     def test_rsync_without_links(self):
-        _, doc = self.check(self.mirror("-rt"))
-        for name, per in self.codes(doc).items():
-            self.assertTrue(per, name)
-            self.assertTrue(all(c == ["missing-file"] for c in per.values()), per)
+        """rsync without --links leaves the entry directories empty: check names the cause
+        the links audit names (empty-entry, once per entry, with the --links hint), not a
+        missing-file per file (issue 15)."""
+        root = self.mirror("-rt")
+        _, doc = self.check(root)
+        links = harness.run_agent("links", "--root", root, "--json")
+        by_links = {e["name"]: [f["code"] for f in e["findings"]]
+                    for e in links.json()["entries"]}
+        for t in doc["torrents"]:
+            per = self.codes(doc)[t["name"]]
+            with self.subTest(torrent=t["name"]):
+                if (self.upstream / SYMLINKS / t["name"]).is_dir():   # multi-file
+                    self.assertEqual(per, {t["name"]: ["empty-entry"]})
+                    self.assertEqual(by_links[t["name"]], ["empty-entry"])
+                    hint = [f["hint"] for f in t["findings"] if f["code"] == "empty-entry"]
+                    self.assertIn("--links", hint[0])
+                else:
+                    self.assertTrue(per)
+                    self.assertTrue(all(c == ["missing-file"] for c in per.values()), per)
 
     def test_releases_not_mirrored(self):
         _, doc = self.check(self.mirror("-a", "--exclude", "releases/"))

@@ -1,5 +1,5 @@
-"""`make deb` (contrib/debian/): the package builds, lintian shows nothing but the tags
-contrib/debian/lintian-expected allows (each with its reason), and dpkg installs it: the
+"""`make deb` (contrib/debian/): the two packages build, lintian shows nothing but the tags
+contrib/debian/lintian-expected allows (each with its reason), and dpkg installs them: the
 programs run, the installed hook works under cron's environment against a tiny mirror, and
 purge removes it. The install happens for real with dpkg, but inside a private mount namespace
 whose /usr, /etc and /var are overlays on a temp directory, so the machine (and the other
@@ -7,6 +7,8 @@ tests, which must not see an /etc/webseed-agent/agent.yaml) never sees it. Skips
 root, dpkg-deb, lintian or unshare."""
 
 from __future__ import annotations
+
+SANITIZER_PASS = False  # make deb packages the normal build
 
 import json
 import os
@@ -35,8 +37,21 @@ def allowed_tags() -> set[str]:
     return tags
 
 
+AGENT_FILES = ("./usr/bin/webseed-agent", "./usr/share/man/man1/webseed-agent.1.gz",
+               "./usr/share/webseed-agent/hooks/webseed-rsync",
+               "./usr/share/webseed-agent/hooks/ftpsync-hook",
+               "./lib/systemd/system/webseed-agent.service",
+               "./lib/systemd/system/webseed-agent.timer",
+               "./etc/webseed-agent/agent.yaml", "./usr/share/doc/webseed-agent/copyright")
+COLLECTOR_FILES = ("./usr/bin/webseed-collector", "./usr/share/man/man1/webseed-collector.1.gz",
+                   "./lib/systemd/system/webseed-collector.service",
+                   "./etc/webseed-collector/collector.yaml",
+                   "./usr/share/doc/webseed-collector/copyright",
+                   "./usr/share/doc/webseed-collector/collector.md.gz")
+
+
 class DebianPackage(harness.TreeTestCase):
-    deb = None
+    debs: dict = {}
 
     @classmethod
     def setUpClass(cls):
@@ -49,34 +64,62 @@ class DebianPackage(harness.TreeTestCase):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=BUILD_TIMEOUT)
         assert proc.returncode == 0, proc.stdout
-        cls.deb = harness.REPO / proc.stdout.strip().splitlines()[-1]
+        cls.debs = {}
+        for line in proc.stdout.strip().splitlines()[-2:]:
+            path = harness.REPO / line
+            cls.debs[path.name.split("_")[0]] = path
 
-    def test_name_and_contents(self):
+    def contents(self, pkg: str) -> str:
+        return subprocess.run(["dpkg-deb", "-c", str(self.debs[pkg])], stdout=subprocess.PIPE,
+                              text=True, check=True, timeout=60).stdout
+
+    def test_two_packages_each_with_its_files(self):
         arch = subprocess.run(["dpkg", "--print-architecture"], stdout=subprocess.PIPE,
                               text=True, check=True).stdout.strip()
-        self.assertEqual(self.deb.name, f"webseed-agent_{VERSION}_{arch}.deb")
-        listing = subprocess.run(["dpkg-deb", "-c", str(self.deb)], stdout=subprocess.PIPE,
-                                 text=True, check=True, timeout=60).stdout
-        for path in ("./usr/bin/webseed-agent", "./usr/bin/webseed-collector",
-                     "./usr/share/man/man1/webseed-agent.1.gz",
-                     "./usr/share/man/man1/webseed-collector.1.gz",
-                     "./usr/share/webseed-agent/hooks/webseed-rsync",
-                     "./usr/share/webseed-agent/hooks/ftpsync-hook",
-                     "./lib/systemd/system/webseed-agent.service",
-                     "./lib/systemd/system/webseed-agent.timer",
-                     "./lib/systemd/system/webseed-collector.service",
-                     "./etc/webseed-agent/agent.yaml", "./etc/webseed-collector/collector.yaml",
-                     "./usr/share/doc/webseed-agent/copyright"):
-            self.assertIn(f" {path}\n", listing, path)
-        conffiles = subprocess.run(["dpkg-deb", "-f", str(self.deb)], stdout=subprocess.PIPE,
-                                   text=True, check=True).stdout
-        self.assertIn("Depends: ", conffiles)
+        self.assertEqual(sorted(p.name for p in self.debs.values()),
+                         [f"webseed-agent_{VERSION}_{arch}.deb",
+                          f"webseed-collector_{VERSION}_{arch}.deb"])
+        for pkg, mine, theirs in (("webseed-agent", AGENT_FILES, COLLECTOR_FILES),
+                                  ("webseed-collector", COLLECTOR_FILES, AGENT_FILES)):
+            listing = self.contents(pkg)
+            for path in mine:
+                self.assertIn(f" {path}\n", listing, f"{pkg}: {path}")
+            for path in theirs:
+                self.assertNotIn(f" {path}\n", listing, f"{pkg}: {path}")
+            fields = subprocess.run(["dpkg-deb", "-f", str(self.debs[pkg])],
+                                    stdout=subprocess.PIPE, text=True, check=True).stdout
+            self.assertIn("Depends: ", fields)
+            self.assertIn(f"Package: {pkg}\n", fields)
+
+    def test_programs_are_stripped_and_hardened(self):
+        """Stripped (no debug info in the package), built with dpkg-buildflags' hardening
+        (relro + bindnow, stack protector, _FORTIFY_SOURCE)."""
+        for pkg in self.debs:
+            with self.subTest(pkg=pkg):
+                out = self.tmp / pkg
+                subprocess.run(["dpkg-deb", "-x", str(self.debs[pkg]), str(out)], check=True,
+                               timeout=120)
+                exe = out / "usr/bin" / pkg
+                sections = subprocess.run(["readelf", "-S", "-W", str(exe)], check=True,
+                                          stdout=subprocess.PIPE, text=True).stdout
+                self.assertNotIn(".debug_info", sections)
+                dynamic = subprocess.run(["readelf", "-d", "-W", str(exe)], check=True,
+                                         stdout=subprocess.PIPE, text=True).stdout
+                self.assertRegex(dynamic, r"\(FLAGS\)\s+BIND_NOW")
+                symbols = subprocess.run(["readelf", "--dyn-syms", "-W", str(exe)], check=True,
+                                         stdout=subprocess.PIPE, text=True).stdout
+                self.assertIn("__stack_chk_fail", symbols)
+                self.assertRegex(symbols, r"__\w+_chk@")   # a _FORTIFY_SOURCE function
+                headers = subprocess.run(["readelf", "-l", "-W", str(exe)], check=True,
+                                         stdout=subprocess.PIPE, text=True).stdout
+                self.assertIn("GNU_RELRO", headers)
 
     def test_lintian_shows_only_the_expected_tags(self):
-        proc = subprocess.run(["lintian", "--no-cfg", "--pedantic", "--info", str(self.deb)],
+        proc = subprocess.run(["lintian", "--no-cfg", "--pedantic", "--info",
+                               *map(str, self.debs.values())],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=DPKG_TIMEOUT)
-        found = re.findall(r"^([EWIP]): webseed-agent[^:]*: (\S+)", proc.stdout, re.M)
+        found = re.findall(r"^([EWIP]): webseed-[a-z]+[^:]*: (\S+)", proc.stdout, re.M)
         unexpected = [f"{level}: {tag}" for level, tag in found if tag not in allowed_tags()]
         self.assertEqual(unexpected, [], proc.stdout)
         self.assertNotIn("E: ", proc.stdout, proc.stdout)
@@ -103,15 +146,17 @@ for d in usr etc var; do
     mount -t overlay overlay -o lowerdir=/$d,upperdir={ov}/up/$d,workdir={ov}/work/$d /$d
 done
 export DEBIAN_FRONTEND=noninteractive
-dpkg -i {self.deb} >/dev/null
+dpkg -i "{self.debs['webseed-agent']}" "{self.debs['webseed-collector']}" >/dev/null
 echo "== version: $(webseed-agent --version)"
-webseed-collector --help | grep -q '^Documentation: man webseed-collector, /usr/share/doc/webseed-agent/collector.md$'
+webseed-collector --help | grep -q '^Documentation: man webseed-collector, /usr/share/doc/webseed-collector/collector.md$'
+[ -f /usr/share/doc/webseed-collector/collector.md.gz ]
 echo "== collector help ok"
 getent passwd webseed-collector >/dev/null && echo "== user ok"
 [ "$(stat -c %U /var/lib/webseed-collector)" = webseed-collector ] && echo "== state dir ok"
 env -i PATH=/usr/bin:/bin /usr/share/webseed-agent/hooks/webseed-rsync -c {config} -- -a {upstream}/ {root} && echo "== hook exit 0"
-dpkg --purge webseed-agent >/dev/null
-[ ! -e /usr/bin/webseed-agent ] && [ ! -e /etc/webseed-agent ] && [ ! -e /var/lib/webseed-collector ] && echo "== purged"
+dpkg --purge webseed-agent webseed-collector >/dev/null
+[ ! -e /usr/bin/webseed-agent ] && [ ! -e /usr/bin/webseed-collector ] && [ ! -e /etc/webseed-agent ] && \
+    [ ! -e /etc/webseed-collector ] && [ ! -e /var/lib/webseed-agent ] && [ ! -e /var/lib/webseed-collector ] && echo "== purged"
 """
         proc = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c", script],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -131,7 +176,8 @@ class PackagingScripts(unittest.TestCase):
         shellcheck = shutil.which("shellcheck")
         if shellcheck is None:
             self.skipTest("shellcheck not installed (apt-get install shellcheck)")
-        for name in ("build-deb", "postinst", "postrm"):
+        for name in ("build-deb", "webseed-agent.postinst", "webseed-agent.postrm",
+                     "webseed-collector.postinst", "webseed-collector.postrm"):
             with self.subTest(script=name):
                 proc = subprocess.run([shellcheck, str(harness.REPO / "contrib/debian" / name)],
                                       stdout=subprocess.PIPE, text=True, timeout=60)

@@ -1,6 +1,8 @@
 """The documentation stays true to the binary: every option that `--help` shows is in the
 man page and docs/cli.md, every command is in the README, exit codes are in `--help`."""
 
+SANITIZER_PASS = False  # the docs against the --help texts; no code path other modules do not run
+
 import re
 import unittest
 

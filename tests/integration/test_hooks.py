@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 import harness
-from fixtures import hookstub, mirror
+from fixtures import hookstub, mirror, rsyncd
 from fixtures import torrents as T
 
 HOOKS = harness.REPO / "hooks"
@@ -385,14 +385,21 @@ def documented_ftpsync_settings() -> list[str]:
 
 
 class RealFtpsyncTest(RealAgentCase):
-    """Debian's real ftpsync (apt-get install ftpsync) syncs a local upstream (RSYNC_SOURCE is
-    a path: no network) and runs HOOK4 exactly as ftpsync.conf sets it, as the docs say."""
+    """Debian's real ftpsync (apt-get install ftpsync) syncs from a real rsync daemon on
+    127.0.0.1 (RSYNC_HOST::RSYNC_PATH, as a mirror's ftpsync.conf says) and runs HOOK4 exactly
+    as ftpsync.conf sets it, as the docs say."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         if not os.access(FTPSYNC, os.X_OK):
             raise unittest.SkipTest("Debian's ftpsync missing (apt-get install ftpsync)")
+
+    def setUp(self):
+        super().setUp()
+        self.rsyncd = rsyncd.RsyncDaemon(self.tmp / "rsyncd", {"gentoo": self.upstream})
+        self.rsyncd.start()
+        self.addCleanup(self.rsyncd.stop)
 
     def ftpsync(self, conf_lines: list[str], hook: Optional[Path] = None,
                 **env: str) -> subprocess.CompletedProcess:
@@ -404,7 +411,8 @@ class RealFtpsyncTest(RealAgentCase):
         confdir = home / ".config/ftpsync"
         confdir.mkdir(parents=True, exist_ok=True)
         settings = [f"MIRRORNAME=mirror.test", f"TO={self.root}/",
-                    f"RSYNC_SOURCE={harness.contents(self.upstream)}",
+                    "RSYNC_HOST=127.0.0.1", "RSYNC_PATH=gentoo",
+                    f"RSYNC_EXTRA=--port={self.rsyncd.port}",
                     "MAILTO=nobody", "HUB=false", "LOGROTATE=1"]
         for line in conf_lines:
             settings.append(line.replace(INSTALLED_FTPSYNC_HOOK, os.fspath(hook))
@@ -422,6 +430,7 @@ class RealFtpsyncTest(RealAgentCase):
         self.assertEqual(proc.returncode, 0, f"{show(proc)}\n{self.ftpsync_log}")
         self.assertIn("Back from hook 4, got returncode 0", self.ftpsync_log)
         self.assertNotIn("ERROR", self.ftpsync_log)
+        self.assertIn("gentoo", self.rsyncd.log.read_text(), "synced from the daemon")
         self.assertFalse([p for p in os.listdir(self.root) if p.startswith("Archive-Update")],
                          "ftpsync removed its lock")
         doc = self.status(proc, "ready", None)
