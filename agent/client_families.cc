@@ -11,6 +11,7 @@ constexpr ClientSet k_all = ClientSet::all();
 constexpr ClientSet k_none = ClientSet::none();
 constexpr ClientSet k_transmission{ClientFamily::transmission};
 constexpr ClientSet k_pad_askers{ClientFamily::transmission, ClientFamily::aria2};
+constexpr ClientSet k_libtorrent{ClientFamily::libtorrent};
 using E = ClientEffect;
 
 // One row per code, in the enum's order (checked below).
@@ -64,6 +65,10 @@ constexpr std::array k_rows = {
               "fail on 404 (measured, tests/integration/test_clients.py); libtorrent never "
               "requests them"},
     ClientRow{Code::torrents_missing, k_all, E::fails, "nothing to serve: the run is not judged"},
+    ClientRow{Code::webseed_url_ipv6_literal, k_libtorrent, E::fails,
+              "libtorrent 2.0.8 fails a web seed written as an IPv6 literal (http://[::1]:P/) "
+              "and works with a host name resolving to the same address (measured, "
+              "tests/interop: ipv6-literal); aria2c and Transmission fetch it"},
 };
 
 constexpr bool rows_in_enum_order()

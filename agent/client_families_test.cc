@@ -18,7 +18,7 @@ Finding finding(Code code)
 
 TEST_CASE("client table: every code has a row with a reason", "[clients]")
 {
-  for (int i = 0; i <= static_cast<int>(Code::torrents_missing); ++i) {
+  for (int i = 0; i <= static_cast<int>(Code::webseed_url_ipv6_literal); ++i) {
     const auto code = static_cast<Code>(i);
     CHECK(agent::client_row(code).code == code);
     CHECK(!agent::client_row(code).why.empty());

@@ -38,6 +38,7 @@ std::string_view code_name(Code code)
   case Code::http_throttled: return "http-throttled";
   case Code::pad_files_not_served: return "pad-files-not-served";
   case Code::torrents_missing: return "torrents-missing";
+  case Code::webseed_url_ipv6_literal: return "webseed-url-ipv6-literal";
   }
   return "unknown";
 }

@@ -50,6 +50,8 @@ enum class Code {
   pad_files_not_served,       // warning: NAME/.pad/N not served (aria2 requests them)
   // The run itself (issue 13).
   torrents_missing, // error: the torrents directory named by the config cannot be read
+  // The base URL itself (noticed in issue 12's interop matrix).
+  webseed_url_ipv6_literal, // error: the base URL's host is an IPv6 literal: libtorrent fails it
 };
 
 // The stable string of `code`, e.g. "escapes-root".

@@ -184,6 +184,28 @@ Problem piece_mismatch(std::string_view what, std::string_view url, bool more_fi
                "tree (mirror.root), or a stale copy?");
 }
 
+std::optional<Problem> judge_base_url(std::string_view base_url)
+{
+  const std::size_t scheme = base_url.find("://");
+  if (scheme == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view authority = base_url.substr(scheme + 3);
+  const std::size_t at = authority.find('@');
+  const std::size_t end = authority.find_first_of("/?#");
+  const std::size_t host = at != std::string_view::npos && at < end ? at + 1 : 0;
+  if (host >= authority.size() || authority[host] != '[') {
+    return std::nullopt;
+  }
+  return Problem{Code::webseed_url_ipv6_literal, Severity::error,
+                 "the base URL " + std::string(base_url) +
+                     " names its host as an IPv6 literal: libtorrent (qBittorrent, Deluge) "
+                     "cannot use such a web seed",
+                 "give the mirror a host name with this AAAA record (and use it in "
+                 "mirror.base_url and in the url-list): every client reaches it by name",
+                 std::nullopt};
+}
+
 std::optional<Problem> judge_pad_answer(const Expectation& a, const HttpResponse& r)
 {
   const std::string fix =

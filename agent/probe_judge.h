@@ -61,6 +61,10 @@ Problem piece_mismatch(std::string_view what, std::string_view url, bool more_fi
 
 // The answer for a BEP 47 pad file (NAME/.pad/N, which aria2 requests): pad-files-not-served
 // when it is not served as zeros of the right length; nullopt when it is.
+// The base URL itself: webseed-url-ipv6-literal when its host is an IPv6 literal
+// ("http://[2001:db8::1]/..."), which libtorrent cannot use as a web seed. Pure.
+std::optional<Problem> judge_base_url(std::string_view base_url);
+
 std::optional<Problem> judge_pad_answer(const Expectation& asked, const HttpResponse& answer);
 
 // A 503 or 429: the server asks the client to come back later (rate limits, connection

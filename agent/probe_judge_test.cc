@@ -220,3 +220,19 @@ TEST_CASE("judge: throttling answers and the http-throttled warning", "[probe][j
   CHECK(*lone.clients == agent::ClientSet{agent::ClientFamily::libtorrent});
   CHECK(lone.message.find("HTTP 503 (Retry-After: 2)") != std::string::npos);
 }
+
+TEST_CASE("judge: a base URL whose host is an IPv6 literal fails libtorrent", "[probe][judge]")
+{
+  for (const char* url : {"http://[::1]:8080/gentoo/", "https://[2001:db8::1]/",
+                          "http://user@[::1]/x"}) {
+    auto p = agent::judge_base_url(url);
+    REQUIRE(p);
+    CHECK(p->code == Code::webseed_url_ipv6_literal);
+    CHECK(p->severity == Severity::error);
+    CHECK(p->message.find(url) != std::string::npos);
+  }
+  for (const char* url : {"http://mirror.example/gentoo/", "http://127.0.0.1:80/",
+                          "http://six.test:81/a[1]/", "not a url", "http://host/[::1]"}) {
+    CHECK_FALSE(agent::judge_base_url(url));
+  }
+}

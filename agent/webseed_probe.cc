@@ -457,6 +457,12 @@ ProbeResult probe_items(const Torrent& t, const std::vector<ProbeItem>& items,
     }
     result = merge_passes(std::move(passes), labels);
   }
+  if (!items.empty()) {
+    if (auto p = judge_base_url(settings.base_url)) {
+      result.findings.emplace_back(p->code, settings.symlinks_dir + "/" + t.name, std::nullopt,
+                                   std::move(p->message), std::move(p->hint));
+    }
+  }
   sort_findings(result.findings);
   return result;
 }

@@ -423,6 +423,13 @@ SCENARIOS: tuple[Scenario, ...] = (
                 "(libtorrent 2.0.8 fails on an IPv6 literal, hence the name; aria2c with its "
                 "default ipv6 on; with --disable-ipv6 it fails, measured)"),
              hosts={"six.test": SIX}),
+    Scenario("ipv6-literal", "the base URL is http://[::1]:P/ (an IPv6 literal); nginx on "
+             "[::1]:P (127.0.0.1:P answers 421)", DISTRO,
+             dual_stack("mirror", "mirror", host="[::1]", extra_server="return 421;"),
+             not_ready("libtorrent 2.0.8 fails a web seed written as an IPv6 literal (the same "
+                       "server by name works: ipv6-only); aria2c and Transmission fetch it",
+                       {"webseed-url-ipv6-literal"}, libtorrent="fails", aria2c="ok",
+                       transmission="ok")),
     Scenario("stale-same-size", "nginx serving a stale copy: one file changed, same size",
              DISTRO, nginx("stale"),
              not_ready("the web server's docroot is not the verified tree: pieces fail their "
