@@ -8,6 +8,7 @@
 #include "collector_config.h"
 #include "http_server.h"
 #include "listing.h"
+#include "make_cli.h"
 #include "seed_torrents.h"
 #include "spot_check.h"
 #include "store.h"
@@ -258,6 +259,7 @@ int run(int argc, char** argv)
   seed->add_option("--out", out_dir, "where to write them (created)")->required();
 
   CLI::App* spot = app.add_subcommand("spot-check", "Run one round of spot checks now.");
+  const auto make_commands = add_make_commands(app); // make-torrents, make-tree (no config)
 
   try {
     app.parse(argc, argv);
@@ -265,6 +267,13 @@ int run(int argc, char** argv)
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  try {
+    if (const auto code = run_make_commands(*make_commands)) {
+      return *code;
+    }
+  } catch (const std::runtime_error& e) {
+    throw Fatal{2, e.what()};
+  }
   const CollectorConfig config = config_from(config_path);
   if (serve_cmd->parsed()) {
     return serve(config);
