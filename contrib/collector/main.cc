@@ -13,6 +13,7 @@
 #include "spot_check.h"
 #include "store.h"
 #include "tokens.h"
+#include "url_policy.h"
 #include "util/atomic_file.h"
 #include "util/install_paths.h"
 #include "version.h"
@@ -284,16 +285,14 @@ int run(int argc, char** argv)
     const Listing listing =
         compute_listing(catalog, store->mirrors(), store->claims(), store->spot_checks(),
                         ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
+    const MirrorRanks ranks = rank_mirrors(store->spot_checks()); // url_policy.h
     SeedOutcome outcome;
     try {
       outcome = seed_torrents(in_dir, out_dir, [&](const agent::Torrent& t) {
         const std::string key =
             t.info_hash_v1 ? agent::hex(*t.info_hash_v1) : agent::hex(*t.info_hash_v2);
-        std::vector<std::string> urls;
-        for (const std::string& b : listing.base_urls(key)) {
-          urls.push_back(webseed_base(b, config.symlinks_dir));
-        }
-        return urls;
+        return published_webseeds(listing, key, ranks, config.symlinks_dir,
+                                  config.publish.max_webseeds, config.publish.fallback_webseeds);
       });
     } catch (const std::runtime_error& e) {
       throw Fatal{2, e.what()};
