@@ -1,0 +1,49 @@
+#include "url_policy.h"
+
+#include <catch2/catch.hpp>
+
+using namespace collector;
+
+namespace {
+
+Listing listing_of(const std::vector<std::string>& listed, const std::vector<std::string>& not_listed)
+{
+  Listing l;
+  for (const bool is_listed : {true, false}) {
+    for (const std::string& n : is_listed ? listed : not_listed) {
+      MirrorRow m;
+      m.name = n;
+      m.base_url = "http://" + n + ".example/pub/";
+      l.mirrors.push_back(m);
+      l.cells[{n, "k"}] = Cell(is_listed ? CellState::listed : CellState::spot_failed, "");
+    }
+  }
+  return l;
+}
+
+} // namespace
+
+TEST_CASE("url-list policy: spot-check success first, then recency, capped, fallbacks last",
+          "[url_policy]")
+{
+  const Listing l = listing_of({"a", "b", "c", "d"}, {"x"});
+  const std::vector<SpotCheck> spots = {
+      {"a", "k", true, "", 100},  {"a", "k2", false, "", 100}, // a: 1 of 2
+      {"b", "k", true, "", 50},                                // b: 1 of 1, older
+      {"c", "k", true, "", 200},                               // c: 1 of 1, newer
+      {"x", "k", true, "", 300},                               // x: not listed
+  };
+  const MirrorRanks ranks = rank_mirrors(spots);
+  const std::string dir = "experimental/torrent-symlinks";
+  CHECK(published_webseeds(l, "k", ranks, dir, 32, {}) ==
+        std::vector<std::string>{"http://c.example/pub/experimental/torrent-symlinks/",
+                                 "http://b.example/pub/experimental/torrent-symlinks/",
+                                 "http://a.example/pub/experimental/torrent-symlinks/",
+                                 "http://d.example/pub/experimental/torrent-symlinks/"});
+  CHECK(published_webseeds(l, "k", ranks, dir, 3, {"https://origin/pub/"}) ==
+        std::vector<std::string>{"http://c.example/pub/experimental/torrent-symlinks/",
+                                 "http://b.example/pub/experimental/torrent-symlinks/",
+                                 "https://origin/pub/"});
+  CHECK(published_webseeds(l, "unknown", ranks, dir, 3, {"https://origin/pub/"}) ==
+        std::vector<std::string>{"https://origin/pub/"});
+}
