@@ -1,5 +1,7 @@
 #include "url_policy.h"
 
+#include "collector_config.h"
+
 #include <catch2/catch.hpp>
 
 using namespace collector;
@@ -46,4 +48,22 @@ TEST_CASE("url-list policy: spot-check success first, then recency, capped, fall
                                  "https://origin/pub/"});
   CHECK(published_webseeds(l, "unknown", ranks, dir, 3, {"https://origin/pub/"}) ==
         std::vector<std::string>{"https://origin/pub/"});
+}
+
+TEST_CASE("publish keys: lists of URLs, strict", "[url_policy]")
+{
+  const auto ok = parse_collector_config("torrents: /t\npublish:\n  max_webseeds: 3\n"
+                                         "  fallback_webseeds: [http://o/]\n"
+                                         "  trackers: [udp://t:1, http://t2/a]\n",
+                                         "c.yaml");
+  REQUIRE(ok);
+  CHECK(ok->publish.max_webseeds == 3);
+  CHECK(ok->publish.fallback_webseeds == std::vector<std::string>{"http://o/"});
+  CHECK(ok->publish.trackers == std::vector<std::string>{"udp://t:1", "http://t2/a"});
+  CHECK(parse_collector_config("torrents: /t\n", "c.yaml")->publish.max_webseeds == 32);
+  const auto bad = parse_collector_config("torrents: /t\npublish:\n  trackers: [ftp://x]\n", "c.yaml");
+  REQUIRE(!bad);
+  CHECK(bad.error() == "c.yaml:3:14: 'publish.trackers' entries must be http(s) or udp URLs, not "
+                       "'ftp://x'");
+  CHECK(!parse_collector_config("torrents: /t\npublish:\n  fallback: []\n", "c.yaml"));
 }
