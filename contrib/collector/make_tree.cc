@@ -302,7 +302,10 @@ TreeOutcome make_tree(const std::string& root,
   if (!root_fd) {
     fail(util::escape_in_message(root) + ": " + std::strerror(errno));
   }
-  for (const std::string& dir : {parent, pad_dir}) {
+  // The pad directory only when a torrent has pad files (or it exists already).
+  const std::vector<std::string> needed =
+      want.pads.empty() ? std::vector<std::string>{parent} : std::vector<std::string>{parent, pad_dir};
+  for (const std::string& dir : needed) {
     std::string made;
     for (std::size_t at = 0; at != std::string::npos && !dir.empty();) {
       const std::size_t slash = dir.find('/', at);
@@ -316,7 +319,7 @@ TreeOutcome make_tree(const std::string& root,
     fail(parent_fd.error() + " (the symlinks tree's parent must be a real directory)");
   }
   auto pad_fd = open_release_dir(root_fd.get(), pad_dir);
-  if (!pad_fd) {
+  if (!pad_fd && (errno != ENOENT || !want.pads.empty())) {
     fail(pad_fd.error() + " (the pad directory must be a real directory)");
   }
   if (::flock(parent_fd->get(), LOCK_EX | LOCK_NB) != 0) {
@@ -406,7 +409,7 @@ TreeOutcome make_tree(const std::string& root,
     remove_tree(parent_fd->get(), temp); // the old tree
   }
   // Pad files no torrent uses any more (after the swap: the old tree no longer links them).
-  if (auto names = util::list_dir(pad_fd->get())) {
+  if (auto names = pad_fd ? util::list_dir(pad_fd->get()) : std::unexpected(ENOENT)) {
     for (const util::DirEntryName& e : *names) {
       const bool number = !e.name.empty() && e.name.size() < 20 &&
                           std::all_of(e.name.begin(), e.name.end(), ::isdigit);
