@@ -1,5 +1,6 @@
 #include "live_torrents.h"
 
+#include "mirror_layout.h" // agent::percent_encode (RFC 3986)
 #include "seed_torrents.h"
 #include "util/sha.h"
 
@@ -20,24 +21,6 @@ std::string base_name(const std::string& path)
 {
   const std::size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string percent_encode(std::string_view s)
-{
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::string_view trim(std::string_view s)
@@ -147,12 +130,12 @@ std::string magnet_uri(const CatalogEntry& entry, const std::vector<std::string>
   if (t.info_hash_v2) {
     out += std::string(t.info_hash_v1 ? "&" : "") + "xt=urn:btmh:1220" + agent::hex(*t.info_hash_v2);
   }
-  out += "&dn=" + percent_encode(t.name);
+  out += "&dn=" + agent::percent_encode(t.name);
   for (const std::string& tr : trackers) {
-    out += "&tr=" + percent_encode(tr);
+    out += "&tr=" + agent::percent_encode(tr);
   }
   for (const std::string& ws : webseeds) {
-    out += "&ws=" + percent_encode(ws);
+    out += "&ws=" + agent::percent_encode(ws);
   }
   return out;
 }
