@@ -271,6 +271,28 @@ HttpResponse get_one_mirror(ApiContext& ctx, const std::string& name)
   return error(404, "no mirror of that name");
 }
 
+HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::string& target)
+{
+  const auto shared = current_listing(ctx);
+  const bool known = std::any_of(shared->mirrors.begin(), shared->mirrors.end(),
+                                 [&](const MirrorRow& m) { return m.name == name; });
+  if (!known || ctx.events == nullptr) {
+    return error(404, "no mirror of that name");
+  }
+  const std::size_t limit = std::min<std::size_t>(query_number(target, "limit").value_or(200), 1000);
+  Json list = Json::array();
+  for (const Event& e : ctx.events->for_mirror(name, limit)) {
+    const CatalogEntry* t = e.info_hash.empty() ? nullptr : ctx.catalog.find(e.info_hash);
+    list.push_back({{"at", e.at},
+                    {"info_hash", e.info_hash.empty() ? Json(nullptr) : Json(e.info_hash)},
+                    {"torrent", t ? Json(t->torrent->name) : Json(nullptr)},
+                    {"from", e.from.empty() ? Json(nullptr) : Json(e.from)},
+                    {"to", e.to},
+                    {"reason", e.reason}});
+  }
+  return json_response(200, Json{{"mirror", name}, {"events", list}});
+}
+
 HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
 {
   const auto shared = current_listing(ctx);
@@ -410,6 +432,15 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
     return get_mirrors(ctx, req.target);
   }
   constexpr std::string_view mirrors_prefix = "/api/v1/mirrors/";
+  constexpr std::string_view events_suffix = "/events";
+  if (path.starts_with(mirrors_prefix) && path.ends_with(events_suffix) &&
+      path.size() > mirrors_prefix.size() + events_suffix.size()) {
+    return get_events(ctx,
+                      percent_decode(std::string_view(path).substr(
+                          mirrors_prefix.size(),
+                          path.size() - mirrors_prefix.size() - events_suffix.size())),
+                      req.target);
+  }
   if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
     return get_one_mirror(ctx,
                           percent_decode(std::string_view(path).substr(mirrors_prefix.size())));

@@ -56,6 +56,12 @@ struct CollectorConfig {
     std::vector<std::string> fallback_webseeds; // always last (the origin, an archive host)
     std::vector<std::string> trackers;          // tr= of the magnets (after the torrent's own)
   } publish;
+  // History (events.h).
+  struct {
+    std::int64_t retention_s = 90 * 86400;       // events older than this are deleted
+    std::vector<std::string> on_mirror_change;   // argv (argv[0] absolute); [] none
+    std::int64_t hook_timeout_s = 30;
+  } events;
 };
 
 // Error: "FILE:LINE:COLUMN: what".

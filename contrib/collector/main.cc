@@ -5,6 +5,7 @@
 
 #include "api.h"
 #include "catalog.h"
+#include "events.h"
 #include "collector_config.h"
 #include "http_server.h"
 #include "listing.h"
@@ -138,6 +139,11 @@ int serve(const CollectorConfig& config)
   const auto store = open_store(config);
   const Catalog catalog = load_catalog(config.torrents);
   ApiContext ctx{*store, catalog, config, now};
+  auto events = EventLog::open(config.database); // history (events.h)
+  if (!events) {
+    throw Fatal{2, "database " + events.error()};
+  }
+  ctx.events = events->get();
   ServerOptions options;
   const std::size_t colon = config.listen.rfind(':');
   options.address = config.listen.substr(0, colon);
@@ -189,6 +195,25 @@ int serve(const CollectorConfig& config)
                         [&] { return stop; });
     }
   });
+  std::thread watcher([&] { // events: successive listings compared every few seconds
+    KnownStates known = (*events)->last_states();
+    const std::string dir = config.database.substr(0, config.database.rfind('/') + 1);
+    const EventHook hook{config.events.on_mirror_change,
+                         std::chrono::seconds(config.events.hook_timeout_s),
+                         dir + "on_mirror_change.log"};
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      lock.unlock();
+      const auto listing = ctx.listing.get(
+          *store, catalog, ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
+      for (const std::string& line : watch_events(**events, known, *listing, now(),
+                                                  config.events.retention_s, hook)) {
+        std::cerr << "webseed-collector: " << line << '\n';
+      }
+      lock.lock();
+      stopping.wait_for(lock, std::chrono::seconds(2), [&] { return stop; });
+    }
+  });
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -203,6 +228,7 @@ int serve(const CollectorConfig& config)
   server->run();
   waiter.join();
   checker.join();
+  watcher.join();
   std::cout << "webseed-collector: stopped" << std::endl;
   return 0;
 }
