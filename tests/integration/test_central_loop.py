@@ -16,6 +16,7 @@ live_torrents.h, url_policy.h."""
 import json
 import os
 import subprocess
+import time
 import unittest
 import urllib.parse
 from pathlib import Path
@@ -232,6 +233,55 @@ class CentralLoopTest(harness.TreeTestCase):
                 dest.mkdir()
                 result = client(seeded, dest, timeout=DOWNLOAD_TIMEOUT)
                 self.assertTrue(result.ok, f"{client.__name__}: {result}")
+
+    def test_events_history_and_hook(self):
+        """A mirror reported ready becomes listed, then is disabled: both mirror changes (and
+        the pairs' changes) are events at /api/v1/mirrors/NAME/events, and the hook gets each
+        mirror change as arguments."""
+        self.make()
+        root = self.tmp / "m"
+        harness.run_rsync(harness.contents(self.up), root, "-a")
+        calls = self.tmp / "calls"
+        hook = self.tmp / "hook.sh"
+        hook.write_text(f"#!/bin/sh\nprintf '%s|' \"$@\" >> {calls}\necho >> {calls}\n")
+        hook.chmod(0o755)
+        with webservers.Nginx(root) as web:
+            col = Collector(self.tmp, self.tdir, spot_check=False,
+                            extra_config=f"events:\n  on_mirror_change: [{hook}]\n"
+                                         "  hook_timeout: 10s\n")
+            col.start()
+            self.addCleanup(col.stop)
+            token = col.add_mirror("m1", web.base_url)
+            report = R.dry_run_report(self.tmp, root, self.tdir, web.base_url, name="m1")
+            self.assertEqual(col.post_report(report, token)[0], 202)
+
+            def wait_for(state):
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    doc = col.json("/api/v1/mirrors/m1/events")
+                    mine = [e for e in doc["events"] if e["info_hash"] is None]
+                    if mine and mine[0]["to"] == state:
+                        return doc["events"]
+                    time.sleep(0.2)
+                self.fail(f"no event to {state}: {col.json('/api/v1/mirrors/m1/events')}")
+
+            events = wait_for("listed")
+            pairs = [e for e in events if e["info_hash"]]
+            self.assertEqual(len([e for e in pairs if e["to"] == "listed"]), 3, events)
+            self.assertTrue(all(e["torrent"] for e in pairs))
+            col.cli("mirror", "disable", "m1", check=True)
+            events = wait_for("off")
+            self.assertEqual(events[0]["from"], "listed")
+            self.assertEqual(events[0]["reason"], "disabled by the central team")
+            self.assertEqual(col.get("/api/v1/mirrors/nope/events")[0], 404)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and calls.exists() \
+                    and "off" not in calls.read_text():
+                time.sleep(0.2)
+            lines = calls.read_text().splitlines()
+            self.assertIn("m1|listed|off|disabled by the central team|", lines, lines)
+            self.assertTrue(any(line.startswith("m1||") or line.startswith("m1|not-listed|listed")
+                                for line in lines), lines)
 
     def test_never_reads_outside_the_tree_or_blocks(self):
         up = self.tmp / "upstream"
