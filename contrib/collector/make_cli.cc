@@ -5,6 +5,7 @@
 #include "make_tree.h"
 #include "version.h"
 
+#include <charconv>
 #include <ctime>
 #include <iostream>
 
@@ -26,6 +27,7 @@ struct MakeCommands {
   std::string pad_dir;
   unsigned jobs = 0;
   std::uint64_t piece_length = 0;
+  bool rehash = false;
 };
 
 namespace {
@@ -76,10 +78,15 @@ std::shared_ptr<MakeCommands> add_make_commands(CLI::App& app)
                 "bytes per piece, a power of two >= 16384 (default: by payload size, about "
                 "2048 pieces, 16 KiB to 4 MiB)")
       ->check([](const std::string& v) {
-        const auto n = std::stoull(v);
-        return n >= 16384 && (n & (n - 1)) == 0 ? std::string()
-                                                : std::string("a power of two >= 16384");
+        std::uint64_t n = 0;
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        return ec == std::errc() && end == v.data() + v.size() && n >= 16384 && n <= (1u << 30) &&
+                       (n & (n - 1)) == 0
+                   ? std::string()
+                   : std::string("must be a power of two from 16384 to 1073741824");
       });
+  t->add_flag("--rehash", c->rehash,
+              "hash the payload of existing torrents again even when no file changed since");
 
   CLI::App* m = app.add_subcommand(
       "make-tree", "Make the torrent-symlinks tree (relative links, pad files) from the "
@@ -128,6 +135,7 @@ std::optional<int> run_make_commands(const MakeCommands& c)
     o.creation_date = static_cast<std::int64_t>(std::time(nullptr));
     o.jobs = c.jobs;
     o.piece_length = c.piece_length;
+    o.rehash = c.rehash;
     const MakeOutcome out = make_torrents(c.root, c.out, rule, o);
     for (const std::string& w : out.written) {
       std::cout << "wrote " << w << '\n';

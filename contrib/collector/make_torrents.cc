@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -176,9 +177,21 @@ std::optional<std::string> reuse(const std::string& path, const ReleaseGroup& g,
       all[k] = fds[i++];
     }
   }
+  // No file changed since the torrent was written (every ctime older than its mtime: a
+  // write, rename or chmod sets ctime, and nobody can set it back): no need to hash again.
+  struct stat torrent_st {};
+  const auto before = [](const timespec& a, const timespec& b) {
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+  };
+  const bool untouched =
+      !o.rehash && ::stat(path.c_str(), &torrent_st) == 0 &&
+      std::all_of(fds.begin(), fds.end(), [&](int fd) {
+        struct stat st {};
+        return ::fstat(fd, &st) == 0 && before(st.st_ctim, torrent_st.st_mtim);
+      });
   agent::VerifyOptions vo;
   vo.jobs = o.jobs;
-  if (!agent::verify_payload(*t, all, vo).all_ok()) {
+  if (!untouched && !agent::verify_payload(*t, all, vo).all_ok()) {
     return std::nullopt;
   }
   const auto doc = bencode::decode(*t->bytes, {}, bencode::Quirks::record);

@@ -10,7 +10,8 @@
 // two groups would share a name. Files are listed in bytewise name order.
 //
 // Idempotent: when OUT/NAME.torrent exists, lists the same files with the same sizes in the
-// same format, and the payload still matches its hashes (verified by the same engine), its
+// same format, and the payload still matches its hashes (no file's ctime is newer than the
+// torrent's mtime, or, when one is or with `rehash`, verified by the same engine), its
 // `info` (and `piece layers`, `creation date`) are kept; the file is not rewritten at all when
 // the other keys (url-list, trackers, created by) are also the same, so its bytes and
 // info-hashes stay.
@@ -61,6 +62,7 @@ struct MakeOptions {
   std::int64_t creation_date = 0;     // for new torrents
   unsigned jobs = 0;                  // hashing threads; 0 = one per core
   std::uint64_t piece_length = 0;     // 0: piece_length_for(payload)
+  bool rehash = false;                // verify existing torrents even when no file changed
 };
 
 // The torrent's bytes for `group` whose payload is open in `fds` (one per group file).
