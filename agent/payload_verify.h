@@ -42,7 +42,7 @@ struct VerifyOptions {
 
 // The hashes computed (VerifyOptions::keep_hashes), for the pieces and files that were hashed.
 struct ComputedHashes {
-  std::string v1_pieces;                          // 20 bytes per v1 piece, in piece order
+  std::string v1_pieces;                           // 20 bytes per v1 piece, in piece order
   std::vector<std::vector<util::Sha256>> v2_layer; // per file: its v2 piece roots (the layer)
   std::vector<util::Sha256> v2_root;               // per file: its merkle root (`pieces root`)
 };

@@ -279,7 +279,8 @@ HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::str
   if (!known || ctx.events == nullptr) {
     return error(404, "no mirror of that name");
   }
-  const std::size_t limit = std::min<std::size_t>(query_number(target, "limit").value_or(200), 1000);
+  const std::size_t limit =
+      std::min<std::size_t>(query_number(target, "limit").value_or(200), 1000);
   Json list = Json::array();
   for (const Event& e : ctx.events->for_mirror(name, limit)) {
     const CatalogEntry* t = e.info_hash.empty() ? nullptr : ctx.catalog.find(e.info_hash);
@@ -418,9 +419,9 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
   constexpr std::string_view magnet = "/magnet";
   if (path.starts_with(torrents) && path.ends_with(magnet) &&
       path.size() > torrents.size() + magnet.size()) {
-    return get_magnet(
-        ctx, path.substr(torrents.size(), path.size() - torrents.size() - magnet.size()),
-        req.target);
+    return get_magnet(ctx,
+                      path.substr(torrents.size(), path.size() - torrents.size() - magnet.size()),
+                      req.target);
   }
   constexpr std::string_view live = "/torrents/";
   if (path.starts_with(live) && path.size() > live.size()) {
@@ -435,11 +436,11 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
   constexpr std::string_view events_suffix = "/events";
   if (path.starts_with(mirrors_prefix) && path.ends_with(events_suffix) &&
       path.size() > mirrors_prefix.size() + events_suffix.size()) {
-    return get_events(ctx,
-                      percent_decode(std::string_view(path).substr(
-                          mirrors_prefix.size(),
-                          path.size() - mirrors_prefix.size() - events_suffix.size())),
-                      req.target);
+    return get_events(
+        ctx,
+        percent_decode(std::string_view(path).substr(
+            mirrors_prefix.size(), path.size() - mirrors_prefix.size() - events_suffix.size())),
+        req.target);
   }
   if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
     return get_one_mirror(ctx,

@@ -13,8 +13,8 @@
 #pragma once
 
 #include "catalog.h"
-#include "events.h"
 #include "collector_config.h"
+#include "events.h"
 #include "http_server.h"
 #include "listing_cache.h"
 #include "live_torrents.h"
@@ -47,8 +47,8 @@ struct ApiContext {
   std::atomic<std::uint64_t> reports_stored{0};
   std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> reports_refused{0};
-  LiveTorrents live{};   // GET /torrents/<file> (live_torrents.h)
-  RankCache ranks{};     // the url-list order (url_policy.h)
+  LiveTorrents live{};        // GET /torrents/<file> (live_torrents.h)
+  RankCache ranks{};          // the url-list order (url_policy.h)
   EventLog* events = nullptr; // GET /api/v1/mirrors/<name>/events (events.h); null: 404
 };
 

@@ -117,8 +117,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
     r.keys(doc, "",
            {"listen", "tls", "database", "torrents", "symlinks_dir", "max_body", "stale_after",
             "threads", "spot_check", "max_connections", "max_connections_per_address",
-            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention", "publish", "events",
-            "report_rate"});
+            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention", "publish",
+            "events", "report_rate"});
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node v = it->second;
@@ -185,8 +185,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
             const bool web = url.starts_with("http://") || url.starts_with("https://");
             if (!web && !(std::string_view(list) == "trackers" && url.starts_with("udp://"))) {
               throw Error{r.where(u) + "'" + full + "' entries must be http(s)" +
-                          (std::string_view(list) == "trackers" ? " or udp" : "") +
-                          " URLs, not '" + url + "'"};
+                          (std::string_view(list) == "trackers" ? " or udp" : "") + " URLs, not '" +
+                          url + "'"};
             }
             (std::string_view(list) == "trackers" ? c.publish.trackers
                                                   : c.publish.fallback_webseeds)
@@ -210,8 +210,10 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
             c.events.on_mirror_change.push_back(r.text(a, "events.on_mirror_change"));
           }
           if (c.events.on_mirror_change.front().front() != '/') {
-            throw Error{r.where(argv) + "'events.on_mirror_change' must start with an absolute "
-                                        "path, not '" + c.events.on_mirror_change.front() + "'"};
+            throw Error{r.where(argv) +
+                        "'events.on_mirror_change' must start with an absolute "
+                        "path, not '" +
+                        c.events.on_mirror_change.front() + "'"};
           }
         }
       } else if (key == "database_group") {

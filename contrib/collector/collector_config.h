@@ -58,8 +58,8 @@ struct CollectorConfig {
   } publish;
   // History (events.h).
   struct {
-    std::int64_t retention_s = 90 * 86400;       // events older than this are deleted
-    std::vector<std::string> on_mirror_change;   // argv (argv[0] absolute); [] none
+    std::int64_t retention_s = 90 * 86400;     // events older than this are deleted
+    std::vector<std::string> on_mirror_change; // argv (argv[0] absolute); [] none
     std::int64_t hook_timeout_s = 30;
   } events;
 };

@@ -38,8 +38,8 @@ std::pair<std::string, std::string> mirror_state(const Listing& l, const MirrorR
   std::size_t stale = 0;
   std::size_t cells = 0;
   std::string stale_reason;
-  for (auto it = l.cells.lower_bound({m.name, ""}); it != l.cells.end() && it->first.first == m.name;
-       ++it) {
+  for (auto it = l.cells.lower_bound({m.name, ""});
+       it != l.cells.end() && it->first.first == m.name; ++it) {
     ++cells;
     if (it->second.state == CellState::listed) {
       ++listed;
@@ -49,8 +49,8 @@ std::pair<std::string, std::string> mirror_state(const Listing& l, const MirrorR
     }
   }
   if (listed > 0) {
-    return {"listed", "listed for " + std::to_string(listed) + " of " + std::to_string(cells) +
-                          " torrents"};
+    return {"listed",
+            "listed for " + std::to_string(listed) + " of " + std::to_string(cells) + " torrents"};
   }
   if (cells > 0 && stale == cells) {
     return {"stale", stale_reason};
@@ -82,9 +82,9 @@ std::vector<Event> diff_states(KnownStates& known, const Listing& l, std::int64_
 std::expected<std::unique_ptr<EventLog>, std::string> EventLog::open(const std::string& path)
 {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
     std::string error = path + ": " + (db ? sqlite3_errmsg(db) : "cannot open");
     sqlite3_close(db);
     return std::unexpected(error);
@@ -116,8 +116,12 @@ std::expected<void, std::string> EventLog::record(const std::vector<Event>& even
   for (const Event& e : events) {
     util::SqlStatement s(m_db, "INSERT INTO events(at, mirror, info_hash, from_state, to_state, "
                                "reason) VALUES(?,?,?,?,?,?)");
-    s.bind(1, e.at).bind(2, e.mirror).bind(3, e.info_hash).bind(4, e.from).bind(5, e.to).bind(
-        6, e.reason);
+    s.bind(1, e.at)
+        .bind(2, e.mirror)
+        .bind(3, e.info_hash)
+        .bind(4, e.from)
+        .bind(5, e.to)
+        .bind(6, e.reason);
     if (s.step() != SQLITE_DONE) {
       util::sql_exec(m_db, "ROLLBACK");
       return std::unexpected(std::string("events: ") + sqlite3_errmsg(m_db));

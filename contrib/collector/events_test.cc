@@ -28,8 +28,7 @@ Listing one_mirror(CellState a, CellState b, bool disabled = false)
 
 } // namespace
 
-TEST_CASE("events: listing changes of pairs and mirrors, nothing when nothing changed",
-          "[events]")
+TEST_CASE("events: listing changes of pairs and mirrors, nothing when nothing changed", "[events]")
 {
   KnownStates known;
   auto first = diff_states(known, one_mirror(CellState::pending, CellState::pending), 10);
@@ -66,11 +65,11 @@ TEST_CASE("events: stored, listed newest first, kept for the retention, known af
     auto log = EventLog::open(db);
     REQUIRE(log);
     KnownStates known;
-    CHECK(watch_events(**log, known, one_mirror(CellState::pending, CellState::pending), 100,
-                       1000, EventHook{})
+    CHECK(watch_events(**log, known, one_mirror(CellState::pending, CellState::pending), 100, 1000,
+                       EventHook{})
               .size() == 1); // the mirror's own change is logged
-    CHECK(watch_events(**log, known, one_mirror(CellState::listed, CellState::pending), 200,
-                       1000, EventHook{})
+    CHECK(watch_events(**log, known, one_mirror(CellState::listed, CellState::pending), 200, 1000,
+                       EventHook{})
               .size() == 1);
     const auto events = (*log)->for_mirror("m1", 10);
     REQUIRE(events.size() == 5);
@@ -101,9 +100,9 @@ TEST_CASE("events: the hook gets MIRROR FROM TO REASON as arguments, mirror even
   t.file("hook.sh", "#!/bin/sh\nprintf '%s|' \"$@\" >> " + out + "\necho >> " + out + "\n");
   REQUIRE(::chmod((t / "hook.sh").c_str(), 0755) == 0);
   const EventHook hook{{t / "hook.sh"}, std::chrono::seconds(10), t / "hook.log"};
-  const auto failures = run_event_hook(
-      hook, {Event{1, "m1", "", "listed", "off", "withdrawn by the mirror"},
-             Event{1, "m1", "ka", "listed", "off", "pair events do not call it"}});
+  const auto failures =
+      run_event_hook(hook, {Event{1, "m1", "", "listed", "off", "withdrawn by the mirror"},
+                            Event{1, "m1", "ka", "listed", "off", "pair events do not call it"}});
   CHECK(failures.empty());
   std::ifstream in(out);
   std::stringstream text;

@@ -36,7 +36,8 @@ std::string_view trim(std::string_view s)
 
 HttpResponse not_found()
 {
-  return HttpResponse{404, "application/json",
+  return HttpResponse{404,
+                      "application/json",
                       R"({"error":"no such torrent in the collector's catalog"})"
                       "\n",
                       {}};
@@ -97,7 +98,10 @@ HttpResponse LiveTorrents::get(const Catalog& catalog, const std::string& file,
   }
   auto body = with_url_list(*entry->torrent->bytes, webseeds(entry->key), file);
   if (!body) {
-    return HttpResponse{500, "application/json", R"({"error":"cannot publish this torrent"})" "\n",
+    return HttpResponse{500,
+                        "application/json",
+                        R"({"error":"cannot publish this torrent"})"
+                        "\n",
                         {}};
   }
   const std::string etag = "\"" + hex_of(util::sha1(*body)) + "\"";
@@ -128,7 +132,8 @@ std::string magnet_uri(const CatalogEntry& entry, const std::vector<std::string>
     out += "xt=urn:btih:" + agent::hex(*t.info_hash_v1);
   }
   if (t.info_hash_v2) {
-    out += std::string(t.info_hash_v1 ? "&" : "") + "xt=urn:btmh:1220" + agent::hex(*t.info_hash_v2);
+    out +=
+        std::string(t.info_hash_v1 ? "&" : "") + "xt=urn:btmh:1220" + agent::hex(*t.info_hash_v2);
   }
   out += "&dn=" + agent::percent_encode(t.name);
   for (const std::string& tr : trackers) {
@@ -149,9 +154,11 @@ HttpResponse magnet_response(const CatalogEntry& entry, const std::vector<std::s
   }
   const nlohmann::ordered_json j = {
       {"info_hash", entry.key}, {"name", entry.torrent->name}, {"magnet", uri}};
-  return HttpResponse{
-      200, "application/json",
-      j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", {}};
+  return HttpResponse{200,
+                      "application/json",
+                      j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                          "\n",
+                      {}};
 }
 
 } // namespace collector

@@ -72,8 +72,7 @@ TEST_CASE("magnet: btih, dn, tr and ws percent-encoded", "[live_torrents]")
   TempTree t;
   const Catalog catalog = catalog_with(t);
   const CatalogEntry& e = catalog.entries()[0];
-  const std::string m =
-      magnet_uri(e, {"http://m1/a b/"}, {"udp://tracker.example:6969/announce"});
+  const std::string m = magnet_uri(e, {"http://m1/a b/"}, {"udp://tracker.example:6969/announce"});
   CHECK(m == "magnet:?xt=urn:btih:" + e.v1 +
                  "&dn=x%20y.iso&tr=udp%3A%2F%2Ftracker.example%3A6969%2Fannounce"
                  "&ws=http%3A%2F%2Fm1%2Fa%20b%2F");

@@ -5,8 +5,8 @@
 
 #include "api.h"
 #include "catalog.h"
-#include "events.h"
 #include "collector_config.h"
+#include "events.h"
 #include "http_server.h"
 #include "listing.h"
 #include "make_cli.h"
@@ -206,8 +206,8 @@ int serve(const CollectorConfig& config)
       lock.unlock();
       const auto listing = ctx.listing.get(
           *store, catalog, ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
-      for (const std::string& line : watch_events(**events, known, *listing, now(),
-                                                  config.events.retention_s, hook)) {
+      for (const std::string& line :
+           watch_events(**events, known, *listing, now(), config.events.retention_s, hook)) {
         std::cerr << "webseed-collector: " << line << '\n';
       }
       lock.lock();

@@ -183,12 +183,11 @@ std::optional<std::string> reuse(const std::string& path, const ReleaseGroup& g,
   const auto before = [](const timespec& a, const timespec& b) {
     return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
   };
-  const bool untouched =
-      !o.rehash && ::stat(path.c_str(), &torrent_st) == 0 &&
-      std::all_of(fds.begin(), fds.end(), [&](int fd) {
-        struct stat st {};
-        return ::fstat(fd, &st) == 0 && before(st.st_ctim, torrent_st.st_mtim);
-      });
+  const bool untouched = !o.rehash && ::stat(path.c_str(), &torrent_st) == 0 &&
+                         std::all_of(fds.begin(), fds.end(), [&](int fd) {
+                           struct stat st {};
+                           return ::fstat(fd, &st) == 0 && before(st.st_ctim, torrent_st.st_mtim);
+                         });
   agent::VerifyOptions vo;
   vo.jobs = o.jobs;
   if (!untouched && !agent::verify_payload(*t, all, vo).all_ok()) {
@@ -242,8 +241,8 @@ std::vector<ReleaseGroup> group_release_files(const std::vector<ReleaseFile>& fi
       }
       candidates.push_back(i);
       for (const ReleaseFile* c : companions_of(list[i]->name)) {
-        is_companion[static_cast<std::size_t>(
-            std::find(list.begin(), list.end(), c) - list.begin())] = true;
+        is_companion[static_cast<std::size_t>(std::find(list.begin(), list.end(), c) -
+                                              list.begin())] = true;
       }
     }
     for (const std::size_t i : candidates) {
@@ -281,8 +280,8 @@ std::vector<ReleaseGroup> group_release_files(const std::vector<ReleaseFile>& fi
   std::vector<ReleaseGroup> out;
   for (ReleaseGroup& g : groups) {
     if (n[g.name] > 1) {
-      problems.push_back(util::escape_in_message(g.dir + "/" + g.artefact) + ": another artefact '" +
-                         util::escape_in_message(g.name) +
+      problems.push_back(util::escape_in_message(g.dir + "/" + g.artefact) +
+                         ": another artefact '" + util::escape_in_message(g.name) +
                          "' elsewhere in the tree; torrent names must be unique (rename one)");
       continue;
     }
@@ -302,9 +301,8 @@ std::uint64_t piece_length_for(std::uint64_t total_size)
   return pl;
 }
 
-std::expected<std::string, std::string> make_torrent(const ReleaseGroup& g,
-                                                     const std::vector<int>& fds,
-                                                     const MakeOptions& o)
+std::expected<std::string, std::string>
+make_torrent(const ReleaseGroup& g, const std::vector<int>& fds, const MakeOptions& o)
 {
   std::uint64_t total = 0;
   for (const ReleaseFile& f : g.files) {

@@ -31,7 +31,7 @@ enum class TorrentFormat { v1, v2, hybrid };
 struct ArtefactRule {
   ScanRule scan; // where to look (releases/, experimental/; the symlinks tree skipped)
   std::vector<std::string> patterns = {"*.iso", "*.tar.bz2", "*.tar.xz", "*.img*"};
-  std::vector<std::string> companions = {"DIGESTS*", "asc", "sig", "CONTENTS*",
+  std::vector<std::string> companions = {"DIGESTS*", "asc",    "sig",    "CONTENTS*",
                                          "sha256",   "sha512", "minisig"};
 };
 
@@ -67,9 +67,8 @@ struct MakeOptions {
 
 // The torrent's bytes for `group` whose payload is open in `fds` (one per group file).
 // Error: one line (a file that could not be read whole).
-std::expected<std::string, std::string> make_torrent(const ReleaseGroup& group,
-                                                     const std::vector<int>& fds,
-                                                     const MakeOptions& options);
+std::expected<std::string, std::string>
+make_torrent(const ReleaseGroup& group, const std::vector<int>& fds, const MakeOptions& options);
 
 struct MakeOutcome {
   std::vector<std::string> written;   // OUT/NAME.torrent made or updated

@@ -26,9 +26,9 @@ namespace collector {
 namespace {
 
 struct Desired {
-  std::set<std::string> dirs;                // below the tree
-  std::map<std::string, std::string> links;  // below the tree -> target
-  std::set<std::uint64_t> pads;              // sizes
+  std::set<std::string> dirs;               // below the tree
+  std::map<std::string, std::string> links; // below the tree -> target
+  std::set<std::uint64_t> pads;             // sizes
 };
 
 [[noreturn]] void fail(const std::string& what)
@@ -182,13 +182,14 @@ public:
         continue;
       }
       const std::string dir = c->rel.substr(0, c->rel.size() - first_path.size());
-      const bool all = std::all_of(t.files.begin(), t.files.end(), [&](const agent::TorrentFile& f) {
-        if (!real(f)) {
-          return true;
-        }
-        const auto it = m_by_rel.find(dir + path_of(f));
-        return it != m_by_rel.end() && it->second == f.length;
-      });
+      const bool all =
+          std::all_of(t.files.begin(), t.files.end(), [&](const agent::TorrentFile& f) {
+            if (!real(f)) {
+              return true;
+            }
+            const auto it = m_by_rel.find(dir + path_of(f));
+            return it != m_by_rel.end() && it->second == f.length;
+          });
       if (all) {
         found = dir; // "" or "DIR/"
         break;
@@ -196,8 +197,10 @@ public:
     }
     if (!found) {
       why = "its files (" + util::escape_in_message(first_path) + ", " +
-            std::to_string(first->length) + " bytes, and the others) are not in one directory "
-            "under " + join_dirs();
+            std::to_string(first->length) +
+            " bytes, and the others) are not in one directory "
+            "under " +
+            join_dirs();
       return false;
     }
     m_names.insert(t.name);
@@ -215,8 +218,8 @@ public:
       for (std::string p = parent_of(below); p != t.name && !p.empty(); p = parent_of(p)) {
         d.dirs.insert(p);
       }
-      const std::string target = f.pad ? m_pad_dir + "/" + std::to_string(f.length)
-                                       : *found + f.joined_path();
+      const std::string target =
+          f.pad ? m_pad_dir + "/" + std::to_string(f.length) : *found + f.joined_path();
       if (f.pad) {
         d.pads.insert(f.length);
       }
@@ -244,9 +247,9 @@ private:
 
 void fsync_dir(int dirfd, const std::string& rel)
 {
-  const util::Fd fd(rel.empty() ? ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0)
-                                : ::openat(dirfd, rel.c_str(),
-                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  const util::Fd fd(
+      rel.empty() ? ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0)
+                  : ::openat(dirfd, rel.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd) {
     ::fsync(fd.get());
   }
@@ -270,10 +273,25 @@ TreeOutcome make_tree(const std::string& root,
   const std::string parent = parent_of(tree);
   const std::string base = base_of(tree);
   const std::string temp_prefix = "." + base + ".";
-  if (tree.empty() || tree.front() == '/' || tree.find("..") != std::string::npos ||
-      pad_dir.front() == '/' || pad_dir.find("..") != std::string::npos) {
-    fail("the symlinks and pad directories must be plain paths below ROOT, not '" + tree +
-         "' and '" + pad_dir + "'");
+  const auto plain = [](const std::string& rel) { // a/b/c: no "", ".", ".." component
+    if (rel.empty() || rel.front() == '/' || rel.back() == '/' ||
+        rel.find("//") != std::string::npos) {
+      return false;
+    }
+    for (std::size_t at = 0; at != std::string::npos;) {
+      const std::size_t slash = rel.find('/', at);
+      const std::string c = rel.substr(at, slash == std::string::npos ? slash : slash - at);
+      if (c == "." || c == "..") {
+        return false;
+      }
+      at = slash == std::string::npos ? slash : slash + 1;
+    }
+    return true;
+  };
+  if (!plain(tree) || !plain(pad_dir)) {
+    fail("the symlinks and pad directories must be plain relative paths below ROOT (no '.', "
+         "'..' or empty component), not '" +
+         tree + "' and '" + pad_dir + "'");
   }
   ScanRule scan = options.scan;
   for (std::string& s : tree_skips(tree, pad_dir)) {
@@ -303,8 +321,9 @@ TreeOutcome make_tree(const std::string& root,
     fail(util::escape_in_message(root) + ": " + std::strerror(errno));
   }
   // The pad directory only when a torrent has pad files (or it exists already).
-  const std::vector<std::string> needed =
-      want.pads.empty() ? std::vector<std::string>{parent} : std::vector<std::string>{parent, pad_dir};
+  const std::vector<std::string> needed = want.pads.empty()
+                                              ? std::vector<std::string>{parent}
+                                              : std::vector<std::string>{parent, pad_dir};
   for (const std::string& dir : needed) {
     std::string made;
     for (std::size_t at = 0; at != std::string::npos && !dir.empty();) {

@@ -136,8 +136,7 @@ std::expected<util::Fd, std::string> open_release_dir(int root_fd, const std::st
       errno = EINVAL;
       return std::unexpected(util::escape_in_message(rel) + ": not a plain relative path");
     }
-    util::Fd next(
-        ::openat(dir.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    util::Fd next(::openat(dir.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next) {
       const int e = errno;
       std::string why = util::escape_in_message(rel) + ": " + errno_text(e);

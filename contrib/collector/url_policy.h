@@ -23,9 +23,9 @@
 namespace collector {
 
 struct MirrorRank {
-  std::size_t checks = 0;      // latest spot checks, one per torrent checked
-  std::size_t passed = 0;      // of them, passed
-  std::int64_t last_pass = 0;  // Unix time of the newest passed one (0: none)
+  std::size_t checks = 0;     // latest spot checks, one per torrent checked
+  std::size_t passed = 0;     // of them, passed
+  std::int64_t last_pass = 0; // Unix time of the newest passed one (0: none)
 };
 
 using MirrorRanks = std::map<std::string, MirrorRank>; // by mirror name

@@ -8,7 +8,8 @@ using namespace collector;
 
 namespace {
 
-Listing listing_of(const std::vector<std::string>& listed, const std::vector<std::string>& not_listed)
+Listing listing_of(const std::vector<std::string>& listed,
+                   const std::vector<std::string>& not_listed)
 {
   Listing l;
   for (const bool is_listed : {true, false}) {
@@ -30,10 +31,10 @@ TEST_CASE("url-list policy: spot-check success first, then recency, capped, fall
 {
   const Listing l = listing_of({"a", "b", "c", "d"}, {"x"});
   const std::vector<SpotCheck> spots = {
-      {"a", "k", true, "", 100},  {"a", "k2", false, "", 100}, // a: 1 of 2
-      {"b", "k", true, "", 50},                                // b: 1 of 1, older
-      {"c", "k", true, "", 200},                               // c: 1 of 1, newer
-      {"x", "k", true, "", 300},                               // x: not listed
+      {"a", "k", true, "", 100}, {"a", "k2", false, "", 100}, // a: 1 of 2
+      {"b", "k", true, "", 50},                               // b: 1 of 1, older
+      {"c", "k", true, "", 200},                              // c: 1 of 1, newer
+      {"x", "k", true, "", 300},                              // x: not listed
   };
   const MirrorRanks ranks = rank_mirrors(spots);
   const std::string dir = "experimental/torrent-symlinks";
@@ -61,7 +62,8 @@ TEST_CASE("publish keys: lists of URLs, strict", "[url_policy]")
   CHECK(ok->publish.fallback_webseeds == std::vector<std::string>{"http://o/"});
   CHECK(ok->publish.trackers == std::vector<std::string>{"udp://t:1", "http://t2/a"});
   CHECK(parse_collector_config("torrents: /t\n", "c.yaml")->publish.max_webseeds == 32);
-  const auto bad = parse_collector_config("torrents: /t\npublish:\n  trackers: [ftp://x]\n", "c.yaml");
+  const auto bad =
+      parse_collector_config("torrents: /t\npublish:\n  trackers: [ftp://x]\n", "c.yaml");
   REQUIRE(!bad);
   CHECK(bad.error() == "c.yaml:3:14: 'publish.trackers' entries must be http(s) or udp URLs, not "
                        "'ftp://x'");

@@ -172,6 +172,12 @@ class CentralLoopTest(harness.TreeTestCase):
                 self.assertEqual(q["ws"], expected)
                 self.assertEqual(q["tr"], ["udp://tracker.example:6969"])
                 self.assertEqual(q["dn"], [live[b"info"][b"name"].decode()])
+                # libtorrent reads it: the same torrent, the ws= as its web seeds. (A magnet
+                # alone cannot be downloaded from web seeds: the metadata comes from peers.)
+                import libtorrent  # python3-libtorrent (/usr/bin/python3), as clients.py does
+                params = libtorrent.parse_magnet_uri(magnet)
+                self.assertEqual(str(params.info_hashes.v1), v1)
+                self.assertEqual(list(params.url_seeds), expected)
 
             # The live stage3 torrent lists the good mirror (and the fallback, which nothing
             # serves here): the clients download from the listed mirror only.
