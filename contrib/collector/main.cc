@@ -295,7 +295,7 @@ int run(int argc, char** argv)
   }
 
   try {
-    if (const auto code = run_make_commands(*make_commands)) {
+    if (const auto code = run_make_commands(*make_commands, config_path)) {
       return *code;
     }
   } catch (const std::runtime_error& e) {

@@ -1,6 +1,7 @@
 #include "make_cli.h"
 
 #include "catalog.h"
+#include "collector_config.h"
 #include "make_torrents.h"
 #include "make_tree.h"
 #include "version.h"
@@ -104,7 +105,7 @@ std::shared_ptr<MakeCommands> add_make_commands(CLI::App& app)
   return c;
 }
 
-std::optional<int> run_make_commands(const MakeCommands& c)
+std::optional<int> run_make_commands(const MakeCommands& c, const std::string& config_path)
 {
   ScanRule scan;
   if (!c.dirs.empty()) {
@@ -130,6 +131,13 @@ std::optional<int> run_make_commands(const MakeCommands& c)
                    "use --format v1 for every client\n";
     }
     o.web_seeds = c.web_seeds;
+    if (o.web_seeds.empty() && !config_path.empty()) { // the configured initial list
+      auto config = load_collector_config(config_path);
+      if (!config) {
+        throw std::runtime_error(config.error());
+      }
+      o.web_seeds = config->publish.fallback_webseeds;
+    }
     o.trackers = c.trackers;
     o.created_by = std::string("webseed-collector ") + agent::k_version;
     o.creation_date = static_cast<std::int64_t>(std::time(nullptr));

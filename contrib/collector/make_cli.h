@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace collector {
 
@@ -15,7 +16,9 @@ struct MakeCommands;
 std::shared_ptr<MakeCommands> add_make_commands(CLI::App& app);
 
 // Runs the one that was parsed: its exit code (0 ok, 1 problems to look at, 2 usage);
-// nullopt when neither was. Throws std::runtime_error for failures of the whole command.
-std::optional<int> run_make_commands(const MakeCommands& commands);
+// nullopt when neither was. `config_path` (--config, "" when not given): make-torrents
+// without --web-seed takes its url-list from that file's publish.fallback_webseeds. Throws
+// std::runtime_error for failures of the whole command (a bad config file included).
+std::optional<int> run_make_commands(const MakeCommands& commands, const std::string& config_path);
 
 } // namespace collector

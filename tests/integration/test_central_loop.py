@@ -289,6 +289,26 @@ class CentralLoopTest(harness.TreeTestCase):
             self.assertTrue(any(line.startswith("m1||") or line.startswith("m1|not-listed|listed")
                                 for line in lines), lines)
 
+    def test_initial_url_list_from_the_config(self):
+        up = self.tmp / "upstream"
+        release_tree(up)
+        config = self.tmp / "c.yaml"
+        config.write_text("torrents: /nonexistent\npublish:\n"
+                          "  fallback_webseeds: [https://origin.example/pub/experimental/"
+                          "torrent-symlinks/]\n")
+        collector_cli("--config", config, "make-torrents", "--root", up, "--out", self.tmp / "t")
+        doc = T.bdecode((self.tmp / "t" / "rootfs-20261201.img.xz.torrent").read_bytes())
+        self.assertEqual(doc[b"url-list"],
+                         [b"https://origin.example/pub/experimental/torrent-symlinks/"])
+        collector_cli("--config", config, "make-torrents", "--root", up, "--out", self.tmp / "u",
+                      "--web-seed", "http://given/")
+        doc = T.bdecode((self.tmp / "u" / "rootfs-20261201.img.xz.torrent").read_bytes())
+        self.assertEqual(doc[b"url-list"], [b"http://given/"])
+        bad = collector_cli("--config", self.tmp / "missing.yaml", "make-torrents", "--root", up,
+                            "--out", self.tmp / "v", check=False)
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertIn("missing.yaml", bad.stderr)
+
     def test_never_reads_outside_the_tree_or_blocks(self):
         up = self.tmp / "upstream"
         release_tree(up)
