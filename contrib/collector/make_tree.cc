@@ -313,6 +313,11 @@ TreeOutcome make_tree(const std::string& root,
       outcome.problems.push_back(util::escape_in_message(t->source) + ": " + why);
     }
   }
+  if (outcome.entries == 0) { // an empty tree is never what a release wants
+    fail(torrents.empty() ? "no torrent to make the tree of; the old tree stays"
+                          : "the files of no torrent were found (" + outcome.problems.front() +
+                                "); the old tree stays");
+  }
   outcome.links = want.links.size();
   outcome.pad_sizes = want.pads.size();
 

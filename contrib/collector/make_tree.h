@@ -45,8 +45,9 @@ struct TreeOutcome {
 std::vector<std::string> tree_skips(const std::string& symlinks_dir, const std::string& pad_dir);
 
 // Makes ROOT/SYMLINKS_DIR for `torrents`. Throws std::runtime_error (one line) when the tree
-// cannot be built or swapped, another make-tree holds the lock, or the audit of the new tree
-// finds an error or a warning (the old tree then stays).
+// cannot be built or swapped, another make-tree holds the lock, the tree would be empty (no
+// torrent, or no torrent's files found), or the audit of the new tree finds an error or a
+// warning (the old tree then stays).
 TreeOutcome make_tree(const std::string& root,
                       const std::vector<std::shared_ptr<const agent::Torrent>>& torrents,
                       const TreeOptions& options);

@@ -115,8 +115,13 @@ TEST_CASE("make-tree leaves out torrents whose files are not in the tree, and ne
   REQUIRE(torrents.size() == 1);
   std::filesystem::rename(t / "releases/a", t / "elsewhere");
   t.link("releases/a", "../elsewhere"); // a directory link: not followed
-  const TreeOutcome out = make_tree(t.path(), torrents, TreeOptions{});
-  REQUIRE(out.problems.size() == 1);
-  CHECK(out.problems[0].find("not in one directory") != std::string::npos);
-  CHECK(out.entries == 0);
+  try {
+    make_tree(t.path(), torrents, TreeOptions{});
+    FAIL("an empty tree was made");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("not in one directory") != std::string::npos);
+    CHECK(std::string(e.what()).find("the old tree stays") != std::string::npos);
+  }
+  CHECK_THROWS(make_tree(t.path(), {}, TreeOptions{}));
+  CHECK(!std::filesystem::exists(t / "experimental/torrent-symlinks"));
 }
