@@ -375,7 +375,7 @@ HttpResponse get_metrics(ApiContext& ctx)
 
 std::vector<std::string> published_webseeds(ApiContext& ctx, const std::string& key)
 {
-  return published_webseeds(*current_listing(ctx), key, *ctx.ranks.get(ctx.store),
+  return published_webseeds(listed_mirrors(*current_listing(ctx), key), *ctx.ranks.get(ctx.store),
                             ctx.config.symlinks_dir, ctx.config.publish.max_webseeds,
                             ctx.config.publish.fallback_webseeds);
 }

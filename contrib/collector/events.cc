@@ -26,7 +26,8 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events(at);
 
 } // namespace
 
-std::pair<std::string, std::string> mirror_state(const Listing& l, const MirrorRow& m)
+std::pair<std::string, std::string> mirror_state(const MirrorRow& m,
+                                                 const std::vector<CellView>& cells)
 {
   if (m.disabled) {
     return {"off", "disabled by the central team"};
@@ -36,45 +37,54 @@ std::pair<std::string, std::string> mirror_state(const Listing& l, const MirrorR
   }
   std::size_t listed = 0;
   std::size_t stale = 0;
-  std::size_t cells = 0;
-  std::string stale_reason;
-  for (auto it = l.cells.lower_bound({m.name, ""});
-       it != l.cells.end() && it->first.first == m.name; ++it) {
-    ++cells;
-    if (it->second.state == CellState::listed) {
+  std::string_view stale_reason;
+  for (const CellView& c : cells) {
+    if (c.state == CellState::listed) {
       ++listed;
-    } else if (it->second.state == CellState::stale) {
+    } else if (c.state == CellState::stale) {
       ++stale;
-      stale_reason = it->second.reason;
+      stale_reason = c.reason;
     }
   }
   if (listed > 0) {
-    return {"listed",
-            "listed for " + std::to_string(listed) + " of " + std::to_string(cells) + " torrents"};
+    return {"listed", "listed for " + std::to_string(listed) + " of " +
+                          std::to_string(cells.size()) + " torrents"};
   }
-  if (cells > 0 && stale == cells) {
-    return {"stale", stale_reason};
+  if (!cells.empty() && stale == cells.size()) {
+    return {"stale", std::string(stale_reason)};
   }
   return {"not-listed", "listed for no torrent"};
+}
+
+void diff_mirror(KnownStates& known, const MirrorRow& m, const std::vector<CellView>& cells,
+                 std::int64_t now, std::vector<Event>& out)
+{
+  const auto note = [&](std::string key, std::string_view state, std::string_view reason) {
+    std::string& before = known[{m.name, key}];
+    if (before != state) {
+      out.push_back(
+          Event{now, m.name, std::move(key), before, std::string(state), std::string(reason)});
+      before = std::string(state);
+    }
+  };
+  const auto [state, reason] = mirror_state(m, cells);
+  note("", state, reason);
+  for (const CellView& c : cells) {
+    note(std::string(c.key), state_name(c.state), c.reason);
+  }
 }
 
 std::vector<Event> diff_states(KnownStates& known, const Listing& l, std::int64_t now)
 {
   std::vector<Event> out;
-  const auto note = [&](const std::string& mirror, const std::string& key, std::string state,
-                        const std::string& reason) {
-    std::string& before = known[{mirror, key}];
-    if (before != state) {
-      out.push_back(Event{now, mirror, key, before, state, reason});
-      before = std::move(state);
-    }
-  };
+  std::vector<CellView> cells;
   for (const MirrorRow& m : l.mirrors) {
-    auto [state, reason] = mirror_state(l, m);
-    note(m.name, "", std::move(state), reason);
-  }
-  for (const auto& [pair, cell] : l.cells) {
-    note(pair.first, pair.second, std::string(state_name(cell.state)), cell.reason);
+    cells.clear();
+    for (auto it = l.cells.lower_bound({m.name, ""});
+         it != l.cells.end() && it->first.first == m.name; ++it) {
+      cells.push_back(CellView{it->first.second, it->second.state, it->second.reason});
+    }
+    diff_mirror(known, m, cells, now, out);
   }
   return out;
 }
@@ -181,21 +191,22 @@ std::vector<std::string> run_event_hook(const EventHook& hook, const std::vector
   return failures;
 }
 
-std::vector<std::string> watch_events(EventLog& log, KnownStates& known, const Listing& listing,
-                                      std::int64_t now, std::int64_t retention_s,
-                                      const EventHook& hook)
+EventsOutcome record_events(EventLog& log, KnownStates& known, const std::vector<Event>& events,
+                            std::int64_t now, std::int64_t retention_s, const EventHook& hook)
 {
-  KnownStates next = known;
-  const std::vector<Event> events = diff_states(next, listing, now);
-  std::vector<std::string> lines;
+  EventsOutcome out;
+  std::vector<std::string>& lines = out.lines;
   if (events.empty()) {
-    return lines;
+    return out;
   }
   if (auto ok = log.record(events, now, retention_s); !ok) {
+    for (auto e = events.rbegin(); e != events.rend(); ++e) {
+      known[{e->mirror, e->info_hash}] = e->from;
+    }
     lines.push_back(ok.error() + " (the changes are looked at again next time)");
-    return lines;
+    out.recorded = false;
+    return out;
   }
-  known = std::move(next);
   for (const Event& e : events) {
     if (e.info_hash.empty()) {
       lines.push_back("mirror " + e.mirror + ": " + (e.from.empty() ? "(new)" : e.from) + " -> " +
@@ -205,7 +216,14 @@ std::vector<std::string> watch_events(EventLog& log, KnownStates& known, const L
   for (std::string& f : run_event_hook(hook, events)) {
     lines.push_back(std::move(f));
   }
-  return lines;
+  return out;
+}
+
+EventsOutcome watch_events(EventLog& log, KnownStates& known, const Listing& listing,
+                           std::int64_t now, std::int64_t retention_s, const EventHook& hook)
+{
+  const std::vector<Event> events = diff_states(known, listing, now);
+  return record_events(log, known, events, now, retention_s, hook);
 }
 
 } // namespace collector

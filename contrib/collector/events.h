@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,16 +35,29 @@ struct Event {
   std::string reason;
 };
 
-// A mirror's own state: "off" (disabled or withdrawn), "listed" (listed for at least one
-// torrent), "stale" (no judged report within stale_after), else "not-listed".
-std::pair<std::string, std::string> mirror_state(const Listing& listing, const MirrorRow& mirror);
+// One cell as the listing (listing.h, or an index of it) holds it; views into the caller's.
+struct CellView {
+  std::string_view key; // the catalog key
+  CellState state;
+  std::string_view reason;
+};
+
+// A mirror's own state and why: "off" (disabled or withdrawn), "listed" (listed for at least
+// one torrent), "stale" (every cell stale: no judged report within stale_after), else
+// "not-listed".
+std::pair<std::string, std::string> mirror_state(const MirrorRow& mirror,
+                                                 const std::vector<CellView>& cells);
 
 // Last known states: (mirror, info_hash or "") -> state.
 using KnownStates = std::map<std::pair<std::string, std::string>, std::string>;
 
-// The events between `known` and `now_listing` (mirror events first, then pair events, by
-// mirror and key); `known` is updated to the new states. Linear in the listing's size.
-std::vector<Event> diff_states(KnownStates& known, const Listing& now_listing, std::int64_t now);
+// The events of one mirror between `known` and `cells` (its own state first, then its cells
+// in the given order), appended to `out`; `known` is updated. Linear in the cells.
+void diff_mirror(KnownStates& known, const MirrorRow& mirror, const std::vector<CellView>& cells,
+                 std::int64_t now, std::vector<Event>& out);
+
+// diff_mirror for every mirror of a whole listing (by name).
+std::vector<Event> diff_states(KnownStates& known, const Listing& listing, std::int64_t now);
 
 // The `events` table, on its own connection to the collector's database (WAL).
 class EventLog {
@@ -78,10 +92,19 @@ struct EventHook {
 // environment changes, killed after the timeout). Returns one log line per failure.
 std::vector<std::string> run_event_hook(const EventHook& hook, const std::vector<Event>& events);
 
-// One look: diffs `listing` against `known`, records the events (with the retention), runs
-// the hook for mirror events. Returns log lines (failures; mirror state changes).
-std::vector<std::string> watch_events(EventLog& log, KnownStates& known, const Listing& listing,
-                                      std::int64_t now, std::int64_t retention_s,
-                                      const EventHook& hook);
+struct EventsOutcome {
+  bool recorded = true;           // false: the write failed (`known` put back)
+  std::vector<std::string> lines; // to log: failures, mirror state changes
+};
+
+// After diff_states/diff_mirror updated `known` and found `events`: records them (with the
+// retention) and runs the hook for mirror events; when the write fails, `known` is put back
+// (the changes are found again next time).
+EventsOutcome record_events(EventLog& log, KnownStates& known, const std::vector<Event>& events,
+                            std::int64_t now, std::int64_t retention_s, const EventHook& hook);
+
+// record_events of diff_states(listing).
+EventsOutcome watch_events(EventLog& log, KnownStates& known, const Listing& listing,
+                           std::int64_t now, std::int64_t retention_s, const EventHook& hook);
 
 } // namespace collector

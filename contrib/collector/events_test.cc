@@ -67,10 +67,10 @@ TEST_CASE("events: stored, listed newest first, kept for the retention, known af
     KnownStates known;
     CHECK(watch_events(**log, known, one_mirror(CellState::pending, CellState::pending), 100, 1000,
                        EventHook{})
-              .size() == 1); // the mirror's own change is logged
+              .lines.size() == 1); // the mirror's own change is logged
     CHECK(watch_events(**log, known, one_mirror(CellState::listed, CellState::pending), 200, 1000,
                        EventHook{})
-              .size() == 1);
+              .lines.size() == 1);
     const auto events = (*log)->for_mirror("m1", 10);
     REQUIRE(events.size() == 5);
     CHECK(events[0].at == 200);

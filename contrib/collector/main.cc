@@ -197,6 +197,7 @@ int serve(const CollectorConfig& config)
   });
   std::thread watcher([&] { // events: successive listings compared every few seconds
     KnownStates known = (*events)->last_states();
+    std::shared_ptr<const Listing> seen;
     const std::string dir = config.database.substr(0, config.database.rfind('/') + 1);
     const EventHook hook{config.events.on_mirror_change,
                          std::chrono::seconds(config.events.hook_timeout_s),
@@ -206,9 +207,13 @@ int serve(const CollectorConfig& config)
       lock.unlock();
       const auto listing = ctx.listing.get(
           *store, catalog, ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
-      for (const std::string& line :
-           watch_events(**events, known, *listing, now(), config.events.retention_s, hook)) {
-        std::cerr << "webseed-collector: " << line << '\n';
+      if (listing != seen) { // the same shared listing: nothing changed
+        const EventsOutcome out =
+            watch_events(**events, known, *listing, now(), config.events.retention_s, hook);
+        for (const std::string& line : out.lines) {
+          std::cerr << "webseed-collector: " << line << '\n';
+        }
+        seen = out.recorded ? listing : nullptr;
       }
       lock.lock();
       stopping.wait_for(lock, std::chrono::seconds(2), [&] { return stop; });
@@ -317,7 +322,7 @@ int run(int argc, char** argv)
       outcome = seed_torrents(in_dir, out_dir, [&](const agent::Torrent& t) {
         const std::string key =
             t.info_hash_v1 ? agent::hex(*t.info_hash_v1) : agent::hex(*t.info_hash_v2);
-        return published_webseeds(listing, key, ranks, config.symlinks_dir,
+        return published_webseeds(listed_mirrors(listing, key), ranks, config.symlinks_dir,
                                   config.publish.max_webseeds, config.publish.fallback_webseeds);
       });
     } catch (const std::runtime_error& e) {

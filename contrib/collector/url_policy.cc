@@ -19,23 +19,28 @@ MirrorRanks rank_mirrors(const std::vector<SpotCheck>& spots)
   return ranks;
 }
 
-std::vector<std::string> published_webseeds(const Listing& listing, const std::string& key,
+std::vector<ListedMirror> listed_mirrors(const Listing& listing, const std::string& key)
+{
+  std::vector<ListedMirror> out;
+  for (const MirrorRow& m : listing.mirrors) {
+    if (listing.cell(m.name, key).state == CellState::listed) {
+      out.push_back({m.name, m.base_url});
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> published_webseeds(std::vector<ListedMirror> listed,
                                             const MirrorRanks& ranks,
                                             const std::string& symlinks_dir,
                                             std::uint64_t max_webseeds,
                                             const std::vector<std::string>& fallbacks)
 {
-  std::vector<const MirrorRow*> listed;
-  for (const MirrorRow& m : listing.mirrors) {
-    if (listing.cell(m.name, key).state == CellState::listed) {
-      listed.push_back(&m);
-    }
-  }
-  const auto rank = [&](const MirrorRow* m) {
-    const auto it = ranks.find(m->name);
+  const auto rank = [&](const ListedMirror& m) {
+    const auto it = ranks.find(m.name);
     return it == ranks.end() ? MirrorRank{} : it->second;
   };
-  std::stable_sort(listed.begin(), listed.end(), [&](const MirrorRow* a, const MirrorRow* b) {
+  std::stable_sort(listed.begin(), listed.end(), [&](const ListedMirror& a, const ListedMirror& b) {
     const MirrorRank ra = rank(a);
     const MirrorRank rb = rank(b);
     // passed/checks compared without division: a.passed * b.checks vs b.passed * a.checks
@@ -48,7 +53,7 @@ std::vector<std::string> published_webseeds(const Listing& listing, const std::s
     if (ra.last_pass != rb.last_pass) {
       return ra.last_pass > rb.last_pass;
     }
-    return a->name < b->name;
+    return a.name < b.name;
   });
   std::unordered_set<std::string> seen;
   std::vector<std::string> fallback;
@@ -60,11 +65,11 @@ std::vector<std::string> published_webseeds(const Listing& listing, const std::s
   const std::uint64_t room = max_webseeds - fallback.size();
   std::vector<std::string> out;
   std::unordered_set<std::string> mine;
-  for (const MirrorRow* m : listed) {
+  for (const ListedMirror& m : listed) {
     if (out.size() >= room) {
       break;
     }
-    std::string url = webseed_base(m->base_url, symlinks_dir);
+    std::string url = webseed_base(m.base_url, symlinks_dir);
     if (!seen.contains(url) && mine.insert(url).second) {
       out.push_back(std::move(url));
     }

@@ -32,9 +32,18 @@ using MirrorRanks = std::map<std::string, MirrorRank>; // by mirror name
 
 MirrorRanks rank_mirrors(const std::vector<SpotCheck>& spots);
 
-// The url-list for catalog key `key`: the listed mirrors' BASE_URL/SYMLINKS_DIR/ in the order
-// above, then `fallbacks` (those already listed skipped), at most `max_webseeds` in all.
-std::vector<std::string> published_webseeds(const Listing& listing, const std::string& key,
+// A mirror listed for a torrent (whatever keeps the listing: listing.h, or an index of it).
+struct ListedMirror {
+  std::string name;
+  std::string base_url;
+};
+
+// The mirrors listed for catalog key `key` in `listing`.
+std::vector<ListedMirror> listed_mirrors(const Listing& listing, const std::string& key);
+
+// The url-list: the `listed` mirrors' BASE_URL/SYMLINKS_DIR/ in the order above, then
+// `fallbacks` (a URL already there skipped), at most `max_webseeds` in all.
+std::vector<std::string> published_webseeds(std::vector<ListedMirror> listed,
                                             const MirrorRanks& ranks,
                                             const std::string& symlinks_dir,
                                             std::uint64_t max_webseeds,

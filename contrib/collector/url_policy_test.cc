@@ -38,16 +38,16 @@ TEST_CASE("url-list policy: spot-check success first, then recency, capped, fall
   };
   const MirrorRanks ranks = rank_mirrors(spots);
   const std::string dir = "experimental/torrent-symlinks";
-  CHECK(published_webseeds(l, "k", ranks, dir, 32, {}) ==
+  CHECK(published_webseeds(listed_mirrors(l, "k"), ranks, dir, 32, {}) ==
         std::vector<std::string>{"http://c.example/pub/experimental/torrent-symlinks/",
                                  "http://b.example/pub/experimental/torrent-symlinks/",
                                  "http://a.example/pub/experimental/torrent-symlinks/",
                                  "http://d.example/pub/experimental/torrent-symlinks/"});
-  CHECK(published_webseeds(l, "k", ranks, dir, 3, {"https://origin/pub/"}) ==
+  CHECK(published_webseeds(listed_mirrors(l, "k"), ranks, dir, 3, {"https://origin/pub/"}) ==
         std::vector<std::string>{"http://c.example/pub/experimental/torrent-symlinks/",
                                  "http://b.example/pub/experimental/torrent-symlinks/",
                                  "https://origin/pub/"});
-  CHECK(published_webseeds(l, "unknown", ranks, dir, 3, {"https://origin/pub/"}) ==
+  CHECK(published_webseeds(listed_mirrors(l, "unknown"), ranks, dir, 3, {"https://origin/pub/"}) ==
         std::vector<std::string>{"https://origin/pub/"});
 }
 
