@@ -34,13 +34,24 @@ std::string_view trim(std::string_view s)
   return s;
 }
 
+// Fields set one by one: HttpResponse may grow members (no aggregate initialisation here).
+HttpResponse answer(int status, std::string type, std::string body,
+                    std::vector<std::pair<std::string, std::string>> headers = {})
+{
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::move(type);
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  return r;
+}
+
 HttpResponse not_found()
 {
-  return HttpResponse{404,
-                      "application/json",
-                      R"({"error":"no such torrent in the collector's catalog"})"
-                      "\n",
-                      {}};
+  return answer(404, "application/json",
+                R"({"error":"no such torrent in the collector's catalog"})"
+                "\n",
+                {});
 }
 
 } // namespace
@@ -98,11 +109,10 @@ HttpResponse LiveTorrents::get(const Catalog& catalog, const std::string& file,
   }
   auto body = with_url_list(*entry->torrent->bytes, webseeds(entry->key), file);
   if (!body) {
-    return HttpResponse{500,
-                        "application/json",
-                        R"({"error":"cannot publish this torrent"})"
-                        "\n",
-                        {}};
+    return answer(500, "application/json",
+                  R"({"error":"cannot publish this torrent"})"
+                  "\n",
+                  {});
   }
   const std::string etag = "\"" + hex_of(util::sha1(*body)) + "\"";
   std::int64_t since = now;
@@ -118,9 +128,9 @@ HttpResponse LiveTorrents::get(const Catalog& catalog, const std::string& file,
   std::vector<std::pair<std::string, std::string>> headers = {
       {"ETag", etag}, {"Last-Modified", http_date(since)}, {"Cache-Control", "no-cache"}};
   if (etag_matches(request.header("if-none-match"), etag)) {
-    return HttpResponse{304, "application/x-bittorrent", "", std::move(headers)};
+    return answer(304, "application/x-bittorrent", "", std::move(headers));
   }
-  return HttpResponse{200, "application/x-bittorrent", std::move(*body), std::move(headers)};
+  return answer(200, "application/x-bittorrent", std::move(*body), std::move(headers));
 }
 
 std::string magnet_uri(const CatalogEntry& entry, const std::vector<std::string>& webseeds,
@@ -150,15 +160,13 @@ HttpResponse magnet_response(const CatalogEntry& entry, const std::vector<std::s
 {
   const std::string uri = magnet_uri(entry, webseeds, trackers);
   if (redirect) {
-    return HttpResponse{302, "text/plain; charset=utf-8", uri + "\n", {{"Location", uri}}};
+    return answer(302, "text/plain; charset=utf-8", uri + "\n", {{"Location", uri}});
   }
   const nlohmann::ordered_json j = {
       {"info_hash", entry.key}, {"name", entry.torrent->name}, {"magnet", uri}};
-  return HttpResponse{200,
-                      "application/json",
-                      j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-                          "\n",
-                      {}};
+  return answer(200, "application/json",
+                j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n",
+                {});
 }
 
 } // namespace collector
