@@ -38,6 +38,11 @@ public:
   {
     m_outcome.files.resize(t.files.size());
     m_v2_roots.resize(t.files.size());
+    if (options.keep_hashes) {
+      m_outcome.computed.v1_pieces.assign(t.has_v1 ? 20 * t.piece_count : 0, '\0');
+      m_outcome.computed.v2_layer.resize(t.files.size());
+      m_outcome.computed.v2_root.resize(t.files.size());
+    }
     for (std::size_t i = 0; i < t.files.size(); ++i) {
       const TorrentFile& f = t.files[i];
       FileVerdict& v = m_outcome.files[i];
@@ -232,6 +237,9 @@ private:
     }
     std::array<std::uint8_t, 20> digest{};
     sha1.finish(digest.data());
+    if (m_options.keep_hashes && read_ok) { // each piece written by one worker only
+      std::memcpy(m_outcome.computed.v1_pieces.data() + 20 * unit.v1_piece, digest.data(), 20);
+    }
     const std::string_view expected = m_t.piece_hash_v1(unit.v1_piece);
     if (!read_ok || std::memcmp(digest.data(), expected.data(), 20) != 0) {
       const std::lock_guard lock(m_mutex);
@@ -336,11 +344,17 @@ private:
           }
         }
       }
+      if (m_options.keep_hashes) {
+        m_outcome.computed.v2_layer[i] = roots;
+      }
       const bool one_piece = roots.size() == 1;
       const util::Sha256 root =
           one_piece ? roots[0]
                     : merkle_root(roots, next_pow2(roots.size()), zero_subtree(piece_height(m_pl)));
       v.root_mismatch = root != *f.pieces_root;
+      if (m_options.keep_hashes) {
+        m_outcome.computed.v2_root[i] = root;
+      }
       if (v.root_mismatch && one_piece) { // (merkle_root used `roots` as scratch space)
         v.bad_pieces.push_back(base);     // a one-piece file: that piece is the one that failed
       }

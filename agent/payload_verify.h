@@ -19,10 +19,12 @@
 #pragma once
 
 #include "torrent.h"
+#include "util/sha.h"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace agent {
@@ -32,6 +34,17 @@ struct VerifyOptions {
   bool drop_page_cache = true; // POSIX_FADV_DONTNEED after each range is hashed
   // Called from the calling thread about every 100 ms with the bytes hashed so far.
   std::function<void(std::uint64_t bytes_done)> progress;
+  // Keep what was computed (VerifyOutcome::computed): for making a torrent, the caller passes
+  // a skeleton Torrent (files, offsets, piece length, placeholder hashes; v2 files with any
+  // `pieces_root`) and reads the hashes back. The verdicts are then meaningless.
+  bool keep_hashes = false;
+};
+
+// The hashes computed (VerifyOptions::keep_hashes), for the pieces and files that were hashed.
+struct ComputedHashes {
+  std::string v1_pieces;                           // 20 bytes per v1 piece, in piece order
+  std::vector<std::vector<util::Sha256>> v2_layer; // per file: its v2 piece roots (the layer)
+  std::vector<util::Sha256> v2_root;               // per file: its merkle root (`pieces root`)
 };
 
 struct FileVerdict {
@@ -49,6 +62,7 @@ struct VerifyOutcome {
   std::vector<FileVerdict> files;           // one per Torrent::files entry (pad files: ok)
   std::vector<std::uint64_t> bad_v1_pieces; // sorted
   std::uint64_t bytes_hashed = 0;           // payload bytes read
+  ComputedHashes computed;                  // filled only with VerifyOptions::keep_hashes
   bool all_ok() const;
 };
 

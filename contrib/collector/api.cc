@@ -117,7 +117,11 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
   return json_response(202, Json{{"status", "accepted"}, {"report_id", report->report_id}});
 }
 
-HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
+std::optional<std::string> query_value(const std::string& target, std::string_view key);
+
+// The catalog entry for an info-hash as asked (either case), or the 400/404 answer.
+std::expected<const CatalogEntry*, HttpResponse> entry_for(ApiContext& ctx,
+                                                           const std::string& asked)
 {
   // Upper-case hex is the same info-hash (clients and trackers print either case).
   std::string info_hash = asked;
@@ -125,12 +129,41 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
     return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
   });
   if (!((info_hash.size() == 40 || info_hash.size() == 64) && is_hex(info_hash))) {
-    return error(400, "an info-hash is 40 (v1) or 64 (v2) hex digits");
+    return std::unexpected(error(400, "an info-hash is 40 (v1) or 64 (v2) hex digits"));
   }
   const CatalogEntry* e = ctx.catalog.find(info_hash);
   if (!e) {
-    return error(404, "no such torrent in the collector's catalog");
+    return std::unexpected(error(404, "no such torrent in the collector's catalog"));
   }
+  return e;
+}
+
+HttpResponse get_magnet(ApiContext& ctx, const std::string& asked, const std::string& target)
+{
+  const auto e = entry_for(ctx, asked);
+  if (!e) {
+    return e.error();
+  }
+  std::vector<std::string> trackers;
+  for (const auto& tier : (*e)->torrent->trackers) {
+    trackers.insert(trackers.end(), tier.begin(), tier.end());
+  }
+  for (const std::string& t : ctx.config.publish.trackers) {
+    if (std::find(trackers.begin(), trackers.end(), t) == trackers.end()) {
+      trackers.push_back(t);
+    }
+  }
+  return magnet_response(**e, published_webseeds(ctx, (*e)->key), trackers,
+                         query_value(target, "redirect").value_or("false") == "true");
+}
+
+HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
+{
+  const auto found = entry_for(ctx, asked);
+  if (!found) {
+    return found.error();
+  }
+  const CatalogEntry* e = *found;
   const auto shared = current_listing(ctx);
   const Listing& l = *shared;
   Json urls = Json::array();
@@ -238,6 +271,29 @@ HttpResponse get_one_mirror(ApiContext& ctx, const std::string& name)
   return error(404, "no mirror of that name");
 }
 
+HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::string& target)
+{
+  const auto shared = current_listing(ctx);
+  const bool known = std::any_of(shared->mirrors.begin(), shared->mirrors.end(),
+                                 [&](const MirrorRow& m) { return m.name == name; });
+  if (!known || ctx.events == nullptr) {
+    return error(404, "no mirror of that name");
+  }
+  const std::size_t limit =
+      std::min<std::size_t>(query_number(target, "limit").value_or(200), 1000);
+  Json list = Json::array();
+  for (const Event& e : ctx.events->for_mirror(name, limit)) {
+    const CatalogEntry* t = e.info_hash.empty() ? nullptr : ctx.catalog.find(e.info_hash);
+    list.push_back({{"at", e.at},
+                    {"info_hash", e.info_hash.empty() ? Json(nullptr) : Json(e.info_hash)},
+                    {"torrent", t ? Json(t->torrent->name) : Json(nullptr)},
+                    {"from", e.from.empty() ? Json(nullptr) : Json(e.from)},
+                    {"to", e.to},
+                    {"reason", e.reason}});
+  }
+  return json_response(200, Json{{"mirror", name}, {"events", list}});
+}
+
 HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
 {
   const auto shared = current_listing(ctx);
@@ -317,6 +373,13 @@ HttpResponse get_metrics(ApiContext& ctx)
 
 } // namespace
 
+std::vector<std::string> published_webseeds(ApiContext& ctx, const std::string& key)
+{
+  return published_webseeds(listed_mirrors(*current_listing(ctx), key), *ctx.ranks.get(ctx.store),
+                            ctx.config.symlinks_dir, ctx.config.publish.max_webseeds,
+                            ctx.config.publish.fallback_webseeds);
+}
+
 std::optional<HttpResponse> check_request_head(ApiContext& ctx, const HttpRequest& head)
 {
   if (head.method != "POST" || head.target.substr(0, head.target.find('?')) != "/api/v1/reports") {
@@ -353,10 +416,32 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
     return get_webseeds(
         ctx, path.substr(torrents.size(), path.size() - torrents.size() - webseeds.size()));
   }
+  constexpr std::string_view magnet = "/magnet";
+  if (path.starts_with(torrents) && path.ends_with(magnet) &&
+      path.size() > torrents.size() + magnet.size()) {
+    return get_magnet(ctx,
+                      path.substr(torrents.size(), path.size() - torrents.size() - magnet.size()),
+                      req.target);
+  }
+  constexpr std::string_view live = "/torrents/";
+  if (path.starts_with(live) && path.size() > live.size()) {
+    return ctx.live.get(
+        ctx.catalog, percent_decode(std::string_view(path).substr(live.size())),
+        [&ctx](const std::string& key) { return published_webseeds(ctx, key); }, req, ctx.now());
+  }
   if (path == "/api/v1/mirrors") {
     return get_mirrors(ctx, req.target);
   }
   constexpr std::string_view mirrors_prefix = "/api/v1/mirrors/";
+  constexpr std::string_view events_suffix = "/events";
+  if (path.starts_with(mirrors_prefix) && path.ends_with(events_suffix) &&
+      path.size() > mirrors_prefix.size() + events_suffix.size()) {
+    return get_events(
+        ctx,
+        percent_decode(std::string_view(path).substr(
+            mirrors_prefix.size(), path.size() - mirrors_prefix.size() - events_suffix.size())),
+        req.target);
+  }
   if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
     return get_one_mirror(ctx,
                           percent_decode(std::string_view(path).substr(mirrors_prefix.size())));

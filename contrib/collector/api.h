@@ -2,6 +2,9 @@
 //   POST /api/v1/reports                     a mirror's report (Bearer token -> mirror)
 //   GET  /api/v1/torrents/<info-hash>/webseeds  the web-seed URLs to list for a torrent
 //   GET  /api/v1/mirrors                     every mirror's status, as JSON
+//   GET  /api/v1/mirrors/<name>/events       a mirror's history, newest first (events.h)
+//   GET  /api/v1/torrents/<info-hash>/magnet   its magnet (live_torrents.h)
+//   GET  /torrents/<file>.torrent            the live torrent (live_torrents.h)
 //   GET  /metrics                            Prometheus text format
 //   GET  /                                   the HTML dashboard (mirrors x torrents)
 // Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
@@ -11,9 +14,12 @@
 
 #include "catalog.h"
 #include "collector_config.h"
+#include "events.h"
 #include "http_server.h"
 #include "listing_cache.h"
+#include "live_torrents.h"
 #include "store.h"
+#include "url_policy.h"
 
 #include <atomic>
 #include <functional>
@@ -41,7 +47,13 @@ struct ApiContext {
   std::atomic<std::uint64_t> reports_stored{0};
   std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> reports_refused{0};
+  LiveTorrents live{};        // GET /torrents/<file> (live_torrents.h)
+  RankCache ranks{};          // the url-list order (url_policy.h)
+  EventLog* events = nullptr; // GET /api/v1/mirrors/<name>/events (events.h); null: 404
 };
+
+// The url-list published for a catalog key now (url_policy.h; config `publish`).
+std::vector<std::string> published_webseeds(ApiContext& context, const std::string& key);
 
 HttpResponse handle_request(ApiContext& context, const HttpRequest& request);
 

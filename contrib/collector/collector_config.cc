@@ -117,8 +117,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
     r.keys(doc, "",
            {"listen", "tls", "database", "torrents", "symlinks_dir", "max_body", "stale_after",
             "threads", "spot_check", "max_connections", "max_connections_per_address",
-            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention",
-            "report_rate"});
+            "first_byte_timeout", "max_buffered_bytes", "database_group", "retention", "publish",
+            "events", "report_rate"});
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node v = it->second;
@@ -166,6 +166,55 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         r.keys(v, "retention", {"reports"});
         if (v["reports"]) {
           c.retention_reports_s = r.duration(v["reports"], "retention.reports");
+        }
+      } else if (key == "publish") {
+        r.keys(v, "publish", {"max_webseeds", "fallback_webseeds", "trackers"});
+        if (v["max_webseeds"]) {
+          c.publish.max_webseeds = r.number(v["max_webseeds"], "publish.max_webseeds", 1, 10000);
+        }
+        for (const char* list : {"fallback_webseeds", "trackers"}) {
+          const std::string full = std::string("publish.") + list;
+          if (!v[list]) {
+            continue;
+          }
+          if (!v[list].IsSequence()) {
+            throw Error{r.where(v[list]) + "'" + full + "' must be a list of URLs"};
+          }
+          for (const YAML::Node& u : v[list]) {
+            const std::string url = r.text(u, full);
+            const bool web = url.starts_with("http://") || url.starts_with("https://");
+            if (!web && !(std::string_view(list) == "trackers" && url.starts_with("udp://"))) {
+              throw Error{r.where(u) + "'" + full + "' entries must be http(s)" +
+                          (std::string_view(list) == "trackers" ? " or udp" : "") + " URLs, not '" +
+                          url + "'"};
+            }
+            (std::string_view(list) == "trackers" ? c.publish.trackers
+                                                  : c.publish.fallback_webseeds)
+                .push_back(url);
+          }
+        }
+      } else if (key == "events") {
+        r.keys(v, "events", {"retention", "on_mirror_change", "hook_timeout"});
+        if (v["retention"]) {
+          c.events.retention_s = r.duration(v["retention"], "events.retention");
+        }
+        if (v["hook_timeout"]) {
+          c.events.hook_timeout_s = r.duration(v["hook_timeout"], "events.hook_timeout");
+        }
+        if (const YAML::Node argv = v["on_mirror_change"]) {
+          if (!argv.IsSequence() || argv.size() == 0) {
+            throw Error{r.where(argv) + "'events.on_mirror_change' must be a list: the command "
+                                        "and its arguments (no shell)"};
+          }
+          for (const YAML::Node& a : argv) {
+            c.events.on_mirror_change.push_back(r.text(a, "events.on_mirror_change"));
+          }
+          if (c.events.on_mirror_change.front().front() != '/') {
+            throw Error{r.where(argv) +
+                        "'events.on_mirror_change' must start with an absolute "
+                        "path, not '" +
+                        c.events.on_mirror_change.front() + "'"};
+          }
         }
       } else if (key == "database_group") {
         c.database_group = r.text(v, key);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <string>
+#include <vector>
 
 namespace collector {
 
@@ -49,6 +50,18 @@ struct CollectorConfig {
     std::int64_t retry_failed_after_s = 600;  // a failed pair is re-checked this soon
     std::string canary_url; // a URL that must load when a round looks like our fault
   } spot;
+  // What the live torrents and magnets publish (url_policy.h, live_torrents.h).
+  struct {
+    std::uint64_t max_webseeds = 32;            // url-list entries at most (fallbacks included)
+    std::vector<std::string> fallback_webseeds; // always last (the origin, an archive host)
+    std::vector<std::string> trackers;          // tr= of the magnets (after the torrent's own)
+  } publish;
+  // History (events.h).
+  struct {
+    std::int64_t retention_s = 90 * 86400;     // events older than this are deleted
+    std::vector<std::string> on_mirror_change; // argv (argv[0] absolute); [] none
+    std::int64_t hook_timeout_s = 30;
+  } events;
 };
 
 // Error: "FILE:LINE:COLUMN: what".

@@ -6,12 +6,15 @@
 #include "api.h"
 #include "catalog.h"
 #include "collector_config.h"
+#include "events.h"
 #include "http_server.h"
 #include "listing.h"
+#include "make_cli.h"
 #include "seed_torrents.h"
 #include "spot_check.h"
 #include "store.h"
 #include "tokens.h"
+#include "url_policy.h"
 #include "util/atomic_file.h"
 #include "util/install_paths.h"
 #include "version.h"
@@ -136,6 +139,11 @@ int serve(const CollectorConfig& config)
   const auto store = open_store(config);
   const Catalog catalog = load_catalog(config.torrents);
   ApiContext ctx{*store, catalog, config, now};
+  auto events = EventLog::open(config.database); // history (events.h)
+  if (!events) {
+    throw Fatal{2, "database " + events.error()};
+  }
+  ctx.events = events->get();
   ServerOptions options;
   const std::size_t colon = config.listen.rfind(':');
   options.address = config.listen.substr(0, colon);
@@ -187,6 +195,30 @@ int serve(const CollectorConfig& config)
                         [&] { return stop; });
     }
   });
+  std::thread watcher([&] { // events: successive listings compared every few seconds
+    KnownStates known = (*events)->last_states();
+    std::shared_ptr<const Listing> seen;
+    const std::string dir = config.database.substr(0, config.database.rfind('/') + 1);
+    const EventHook hook{config.events.on_mirror_change,
+                         std::chrono::seconds(config.events.hook_timeout_s),
+                         dir + "on_mirror_change.log"};
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      lock.unlock();
+      const auto listing = ctx.listing.get(
+          *store, catalog, ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
+      if (listing != seen) { // the same shared listing: nothing changed
+        const EventsOutcome out =
+            watch_events(**events, known, *listing, now(), config.events.retention_s, hook);
+        for (const std::string& line : out.lines) {
+          std::cerr << "webseed-collector: " << line << '\n';
+        }
+        seen = out.recorded ? listing : nullptr;
+      }
+      lock.lock();
+      stopping.wait_for(lock, std::chrono::seconds(2), [&] { return stop; });
+    }
+  });
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -201,6 +233,7 @@ int serve(const CollectorConfig& config)
   server->run();
   waiter.join();
   checker.join();
+  watcher.join();
   std::cout << "webseed-collector: stopped" << std::endl;
   return 0;
 }
@@ -258,6 +291,7 @@ int run(int argc, char** argv)
   seed->add_option("--out", out_dir, "where to write them (created)")->required();
 
   CLI::App* spot = app.add_subcommand("spot-check", "Run one round of spot checks now.");
+  const auto make_commands = add_make_commands(app); // make-torrents, make-tree (no config)
 
   try {
     app.parse(argc, argv);
@@ -265,6 +299,13 @@ int run(int argc, char** argv)
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  try {
+    if (const auto code = run_make_commands(*make_commands, config_path)) {
+      return *code;
+    }
+  } catch (const std::runtime_error& e) {
+    throw Fatal{2, e.what()};
+  }
   const CollectorConfig config = config_from(config_path);
   if (serve_cmd->parsed()) {
     return serve(config);
@@ -275,16 +316,14 @@ int run(int argc, char** argv)
     const Listing listing =
         compute_listing(catalog, store->mirrors(), store->claims(), store->spot_checks(),
                         ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
+    const MirrorRanks ranks = rank_mirrors(store->spot_checks()); // url_policy.h
     SeedOutcome outcome;
     try {
       outcome = seed_torrents(in_dir, out_dir, [&](const agent::Torrent& t) {
         const std::string key =
             t.info_hash_v1 ? agent::hex(*t.info_hash_v1) : agent::hex(*t.info_hash_v2);
-        std::vector<std::string> urls;
-        for (const std::string& b : listing.base_urls(key)) {
-          urls.push_back(webseed_base(b, config.symlinks_dir));
-        }
-        return urls;
+        return published_webseeds(listed_mirrors(listing, key), ranks, config.symlinks_dir,
+                                  config.publish.max_webseeds, config.publish.fallback_webseeds);
       });
     } catch (const std::runtime_error& e) {
       throw Fatal{2, e.what()};

@@ -1,6 +1,7 @@
 #include "seed_torrents.h"
 
 #include "bencode.h"
+#include "bencode_write.h"
 #include "util/atomic_file.h"
 #include "util/dir_list.h"
 #include "util/fd.h"
@@ -22,14 +23,6 @@ namespace {
 
 constexpr std::string_view k_url_list = "url-list";
 constexpr std::string_view k_suffix = ".torrent";
-
-std::string bencoded_string(std::string_view s)
-{
-  std::string out = std::to_string(s.size());
-  out += ':';
-  out += s;
-  return out;
-}
 
 std::string_view type_name(bencode::Type type)
 {
@@ -95,9 +88,9 @@ std::expected<std::string, std::string> with_url_list(std::string_view bytes,
 
   std::string list;
   if (!urls.empty()) {
-    list = bencoded_string(k_url_list) + "l";
+    list = benc::str(k_url_list) + "l";
     for (const auto& url : urls) {
-      list += bencoded_string(url);
+      list += benc::str(url);
     }
     list += "e";
   }
