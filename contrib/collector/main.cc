@@ -171,21 +171,52 @@ int serve(const CollectorConfig& config)
   std::condition_variable stopping;
   bool stop = false;
   std::atomic<bool> cancel{false}; // in-flight spot checks end at once on SIGTERM
+  // A round every round_every; rounds overlap when one waits for a slow mirror (they share
+  // `in_flight`, so each mirror is in one round at a time): a mirror that reports meanwhile is
+  // checked by the next round (spot_check.h).
   std::thread checker([&] {
     if (!config.spot.enabled) {
       return;
     }
+    InFlight in_flight;
+    std::mutex log_mutex;
+    struct Running {
+      std::thread thread;
+      std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Running> rounds;
+    const auto reap = [&](bool all) {
+      std::erase_if(rounds, [&](Running& r) {
+        if (!all && !r.done->load()) {
+          return false;
+        }
+        r.thread.join();
+        return true;
+      });
+    };
     std::unique_lock lock(mutex);
     while (!stop) {
       lock.unlock();
-      const SpotRound round = spot_check_round(*store, catalog, config, now(), &cancel);
-      for (const std::string& m : round.messages) {
-        std::cerr << "webseed-collector: " << m << '\n';
-      }
+      reap(false);
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      rounds.push_back({std::thread([&, done] {
+                          const SpotRound round = spot_check_round(*store, catalog, config, now(),
+                                                                   &cancel, &in_flight);
+                          {
+                            std::lock_guard logging(log_mutex);
+                            for (const std::string& m : round.messages) {
+                              std::cerr << "webseed-collector: " << m << '\n';
+                            }
+                          }
+                          *done = true;
+                        }),
+                        done});
       lock.lock();
       stopping.wait_for(lock, std::chrono::seconds(config.spot.round_every_s),
                         [&] { return stop; });
     }
+    lock.unlock();
+    reap(true);
   });
   std::thread waiter([&] {
     int sig = 0;

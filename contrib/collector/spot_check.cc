@@ -115,7 +115,7 @@ SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
 }
 
 SpotRound spot_check_round(Store& store, const Catalog& catalog, const CollectorConfig& config,
-                           std::int64_t now, const std::atomic<bool>* cancel)
+                           std::int64_t now, const std::atomic<bool>* cancel, InFlight* in_flight)
 {
   SpotRound round;
   const std::vector<MirrorRow> mirrors = store.mirrors();
@@ -151,6 +151,15 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
       }
     }
   }
+  std::size_t slots = std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors);
+  if (in_flight != nullptr) { // mirrors another round is checking are left to it
+    std::lock_guard lock(in_flight->mutex);
+    std::erase_if(due, [&](const Due& d) { return in_flight->mirrors.contains(d.mirror->name); });
+    slots = in_flight->mirrors.size() >= slots ? 0 : slots - in_flight->mirrors.size();
+    if (slots == 0) {
+      due.clear();
+    }
+  }
   std::stable_sort(due.begin(), due.end(),
                    [](const Due& a, const Due& b) { return a.last < b.last; });
   if (due.size() > config.spot.max_checks_per_round) {
@@ -170,6 +179,18 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
       groups[it->second].push_back(i);
     }
   }
+  if (in_flight != nullptr) { // ours until each mirror's group is done
+    std::lock_guard lock(in_flight->mutex);
+    for (const auto& g : groups) {
+      in_flight->mirrors.insert(due[g.front()].mirror->name);
+    }
+  }
+  const auto release = [&](std::size_t g) {
+    if (in_flight != nullptr) {
+      std::lock_guard lock(in_flight->mutex);
+      in_flight->mirrors.erase(due[groups[g].front()].mirror->name);
+    }
+  };
   std::vector<std::optional<SpotOutcome>> outcomes(due.size());
   std::atomic<std::size_t> next_group{0};
   std::random_device seed;
@@ -191,11 +212,11 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
         }
         outcomes[i] = std::move(r);
       }
+      release(g);
     }
   };
   {
-    const std::size_t n = std::min<std::size_t>(
-        groups.size(), std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors));
+    const std::size_t n = std::min<std::size_t>(groups.size(), slots);
     std::vector<std::thread> workers;
     for (std::size_t w = 1; w < n; ++w) {
       workers.emplace_back(work, seed());

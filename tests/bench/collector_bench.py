@@ -31,6 +31,21 @@ request, p50/p99 and requests/s, and the collector's peak RSS (VmHWM) after them
 shares one cached listing (contrib/collector/listing_cache.h): on the previous main each GET
 rebuilt the whole listing.
 
+Then the network's scale (issue 14): a collector whose catalog is --scale-torrents generated
+torrents (fixtures/fake_reports.py scale_template) and --mirrors mirrors each reporting every
+torrent ready (500 x 200 = 100,000 ready claims; spot checks off, so every claim is listed):
+
+  ingest alone / with readers   --mirrors reports from 8 client threads, then as many again
+                                while a separate process polls (4 threads, keep-alive) webseeds
+                                of random torrents and the mirrors summary; the slowdown is
+                                1 - (reports/s with readers) / (reports/s alone)
+  reads                         each read path from 8 client processes, each on one kept-alive
+                                connection: requests/s, p50/p99; peak RSS (VmHWM) after all
+                                of them, the whole /api/v1/mirrors document included
+
+each figure beside its target and the figure issue 14 measured before (every GET rebuilt the
+whole listing then). --scale-torrents 0 skips this part.
+
 A benchmark, not a test: exits 0 after printing the table; 1 when a sanity check fails (a
 collector answer other than 202 accepted, a request failing, reports_stored not equal to the
 reports sent); 2 on usage errors (a missing binary).
@@ -38,6 +53,8 @@ reports sent); 2 on usage errors (a missing binary).
 
 import argparse
 import http.client
+import json
+import multiprocessing
 import os
 import random
 import re
@@ -231,6 +248,182 @@ def read_table(col, template, count, timeout, failures):
     print(f"collector peak RSS (VmHWM) after the reads: {peak} MiB")
 
 
+# ---- the network's scale (issue 14) ----
+
+POLLER = r"""
+import http.client, random, sys, threading, time
+port, hashes = int(sys.argv[1]), sys.argv[2].split(",")
+stop = False
+def poll(seed):
+    rnd = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    n = 0
+    while True:
+        path = ("/api/v1/mirrors?torrents=false&limit=50" if n % 20 == 19 else
+                "/api/v1/torrents/%s/webseeds" % rnd.choice(hashes))
+        try:
+            conn.request("GET", path)
+            conn.getresponse().read()
+        except OSError:
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        n += 1
+for i in range(4):
+    threading.Thread(target=poll, args=(i,), daemon=True).start()
+print("polling", flush=True)
+time.sleep(3600)
+"""
+
+
+def _reader(port, paths, count, seed, out):
+    """One client process: `count` GETs of random `paths` on one kept-alive connection;
+    puts (latencies, failures, last body size) on `out`."""
+    rnd = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    lat, failures, size = [], [], 0
+    for _ in range(count):
+        path = rnd.choice(paths)
+        t0 = time.perf_counter()
+        try:
+            conn.request("GET", path)
+            res = conn.getresponse()
+            body = res.read()
+            size = len(body)
+            if res.status != 200:
+                failures.append(f"GET {path}: {res.status}")
+        except (OSError, http.client.HTTPException) as e:
+            failures.append(f"GET {path}: {e}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        lat.append(time.perf_counter() - t0)
+    conn.close()
+    out.put((lat, failures, size))
+
+
+def read_load(port, paths, total, clients=8):
+    """`total` GETs spread over `clients` processes: (requests/s, p50 ms, p99 ms, failures,
+    body bytes)."""
+    out = multiprocessing.Queue()
+    per = max(1, total // clients)
+    procs = [multiprocessing.Process(target=_reader, args=(port, paths, per, i, out))
+             for i in range(clients)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    sec = time.perf_counter() - t0
+    for p in procs:
+        p.join(timeout=30)
+    lat = sorted(x for r in results for x in r[0])
+    failures = [f for r in results for f in r[1]]
+    return (len(lat) / sec, lat[len(lat) // 2] * 1000,
+            lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000, failures, results[0][2])
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def scale_section(args, work):
+    """The 500 x 200 part (see the module's docstring); returns the failures."""
+    failures = []
+    t0 = time.perf_counter()
+    tdir, template = R.scale_template(os.path.join(work, "scale"), args.scale_torrents)
+    col = Collector(os.path.join(work, "scale-col"), tdir, spot_check=False,
+                    extra_config="report_rate:\n  per_hour: 100000\n  burst: 100000\n")
+    col.start()
+    try:
+        with ThreadPoolExecutor(REGISTER_THREADS) as pool:
+            tokens = list(pool.map(lambda i: col.add_mirror(name(i), url(i)),
+                                   range(args.mirrors)))
+        setup = time.perf_counter() - t0
+        hashes = [t["info_hash_v1"] for t in template["torrents"]]
+
+        def ingest(seed):
+            jobs = []
+            for i, token in enumerate(tokens):
+                r = R.clone(template, name(i), url(i))
+                jobs.append((R.body(r), {"Authorization": f"Bearer {token}",
+                                         "Content-Type": "application/json",
+                                         "Idempotency-Key": r["report_id"]}))
+            random.Random(seed).shuffle(jobs)
+            target = Target("scale", col.port, None, col)
+            run_round(target, jobs, 8, args.timeout, failures)
+            return len(jobs) / target.rounds[0]
+
+        alone = ingest(1)
+        poller = subprocess.Popen([sys.executable, "-c", POLLER, str(col.port), ",".join(hashes)],
+                                  stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                  start_new_session=True)
+        try:
+            poller.stdout.readline()
+            time.sleep(0.5)
+            loaded = ingest(2)
+        finally:
+            poller.kill()
+            poller.wait(timeout=10)
+        alone2 = ingest(3)  # alone again: the machine's drift between the rounds
+        base = (alone + alone2) / 2
+        slowdown = max(0.0, 1 - loaded / base)
+        claims = sum(m["counts"].get("listed", 0)
+                     for m in col.json("/api/v1/mirrors?torrents=false")["mirrors"])
+
+        n = args.read_requests
+        one = "/api/v1/mirrors/" + name(0)
+        reads = [
+            ("webseeds (random torrent)", [f"/api/v1/torrents/{h}/webseeds" for h in hashes],
+             n * 2, "p99 < 5 ms, > 2000/s", "p50 190 ms, ~10/s"),
+            ("mirrors?torrents=false", ["/api/v1/mirrors?torrents=false"], max(8, n // 20),
+             "", ""),
+            ("mirrors?limit=50", ["/api/v1/mirrors?limit=50"], max(8, n // 20), "", ""),
+            ("mirrors/<name>", [one], max(8, n // 4), "", ""),
+            ("mirrors (all, streamed)", ["/api/v1/mirrors"], 16, "", "13 MB, ~150 MB/request"),
+            ("metrics", ["/metrics"], max(8, n // 20), "", ""),
+            ("dashboard overview", ["/"], max(8, n // 40), "", "13 MB page"),
+            ("dashboard one mirror", ["/?mirror=" + name(0)], max(8, n // 20), "", ""),
+        ]
+        print()
+        print(f"scale: {args.mirrors} mirrors x {len(hashes)} torrents, {claims} listed claims "
+              f"(spot checks off); set up in {setup:.0f} s (torrents, report, mirror add)")
+        print()
+        hdr = (f"| {'ingest, 8 clients':<28} | {'reports/s':>9} | {'target':<22} |")
+        print(hdr)
+        print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+        print(f"| {'alone (mean of 2 rounds)':<28} | {base:>9.0f} | {'':<22} |")
+        print(f"| {'with 4 polling readers':<28} | {loaded:>9.0f} | "
+              f"{'slowdown <= 20%':<22} |")
+        verdict = "met" if slowdown <= 0.20 else "NOT met"
+        print(f"slowdown with readers: {slowdown * 100:.0f}% (target <= 20%: {verdict}; "
+              f"issue 14 before: 150-170/s cut to 26/s by two pollers)")
+        print()
+        hdr = (f"| {'read, 8 client processes':<26} | {'requests':>8} | {'req/s':>7} "
+               f"| {'p50 ms':>7} | {'p99 ms':>7} | {'bytes':>9} | {'target':<20} "
+               f"| {'issue 14 before':<24} |")
+        print(hdr)
+        print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+        results = {}
+        for label, paths, count, target, before in reads:
+            rate, p50, p99, errs, size = read_load(col.port, paths, count)
+            failures += errs
+            results[label] = (rate, p99)
+            print(f"| {label:<26} | {count:>8} | {rate:>7.0f} | {p50:>7.1f} | {p99:>7.1f} "
+                  f"| {size:>9} | {target:<20} | {before:<24} |")
+        rate, p99 = results["webseeds (random torrent)"]
+        peak = peak_rss_mib(col.proc.pid)
+        print(f"webseeds: p99 {p99:.2f} ms (target < 5 ms: {'met' if p99 < 5 else 'NOT met'}), "
+              f"{rate:.0f} requests/s (target > 2000: {'met' if rate > 2000 else 'NOT met'})")
+        print(f"collector peak RSS (VmHWM) after ingest and every read: {peak:.0f} MiB "
+              f"(target < 100 MB: {'met' if peak * 1.048576 < 100 else 'NOT met'}; issue 14 "
+              f"before: 24 -> 600 MB after /api/v1/mirrors)")
+    finally:
+        col.stop()
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--collector", default="build/webseed-collector")
@@ -242,6 +435,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     ap.add_argument("--read-requests", type=int, default=2000,
                     help="GETs per read endpoint (default 2000)")
+    ap.add_argument("--scale-torrents", type=int, default=200,
+                    help="torrents of the scale part (default 200; 0: skip it)")
+    ap.add_argument("--only-scale", action="store_true", help="run only the scale part")
     args = ap.parse_args()
     if min(args.mirrors, args.reports, args.clients, args.runs) < 1 or args.timeout <= 0:
         die("--mirrors, --reports, --clients, --runs and --timeout must be positive", 2)
@@ -255,6 +451,13 @@ def main():
     os.chmod(work, 0o755)
     cleanup = []
     try:
+        if args.only_scale:
+            for k, v in machine_info(work):
+                print(f"{k + ':':<12}{v}")
+            failures = scale_section(args, work)
+            if failures:
+                die(f"{len(failures)} failed requests, first: {failures[0]}")
+            return 0
         tdir, template = R.template(os.path.join(work, "template"))
         ca = tls.TestCA(os.path.join(work, "ca"))
         cert, key = ca.issue("collector", ["127.0.0.1"])
@@ -332,6 +535,12 @@ def main():
         read_table(col_http, template, args.read_requests, args.timeout, failures)
         if failures:
             die(f"{len(failures)} failed reads, first: {failures[0]}")
+        for c in (col_http, col_https):
+            c.stop()
+        if args.scale_torrents > 0:
+            failures = scale_section(args, work)
+            if failures:
+                die(f"{len(failures)} failed requests, first: {failures[0]}")
         return 0
     finally:
         for fn in reversed(cleanup):

@@ -13,11 +13,16 @@ would"). Each case is an attack that worked on the collector before it was harde
   with Retry-After; resends of stored reports still answered);
 - collector.sqlite is not readable by others;
 - SIGTERM during a stalled spot check ends the collector within 5 s;
-- bidi and other invisible controls in a mirror's name are escaped on the dashboard.
+- bidi and other invisible controls in a mirror's name are escaped on the dashboard;
+- the keys that guard these, each shown to work: max_buffered_bytes (503 with Retry-After
+  while other bodies fill it), database_group (0640 and that group), spot_check.canary_url (a
+  canary that loads keeps every mirror's transport failure on record, even past the quorum;
+  one that does not load discards the round even below it).
 
 Servers: the collector, BadServer (tests/fixtures/bad_http_server.py) and nginx, on loopback
 only; every wait bounded."""
 
+import grp
 import json
 import os
 import resource
@@ -293,6 +298,68 @@ class CollectorAttackTest(harness.TreeTestCase):
             exited = proc.poll() is not None
         self.assertTrue(exited, f"still running {waited:.1f}s after SIGTERM")
         self.assertEqual(proc.returncode, 0)
+
+    def test_buffered_bodies_are_capped_all_together(self):
+        col = self.collector(extra="max_buffered_bytes: 1000000\n")
+        token = col.add_mirror("m1", R.closed_port_url())
+        head = (f"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: 800000\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", col.port), timeout=ANSWER_TIMEOUT) as first:
+            first.sendall(head + b"{" * 1000)           # its 800,000 bytes reserved; stalls
+            time.sleep(0.5)
+            with socket.create_connection(("127.0.0.1", col.port),
+                                          timeout=ANSWER_TIMEOUT) as second:
+                second.sendall(head)
+                answer = read_answer(second, ANSWER_TIMEOUT)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503"), answer[:300])
+        self.assertIn(b"retry-after: 5", answer.lower(), answer[:300])
+        # the first body's reservation is released with its connection: room again
+        status, body = col.post_report(R.clone(SHARED.report, "m1", R.closed_port_url()), token)
+        self.assertIn(status, (202, 400), body)     # read and judged, not 503
+
+    def test_database_group_gives_0640_and_the_group(self):
+        group = grp.getgrgid(os.getgid()).gr_name
+        col = self.collector(extra=f"database_group: {group}\n")
+        col.add_mirror("m1", R.closed_port_url())
+        col.stop()
+        col.start()                                  # existing files tightened again
+        for name in ("collector.sqlite", "collector.sqlite-wal", "collector.sqlite-shm"):
+            path = col.dir / name
+            if path.exists():
+                st = path.stat()
+                self.assertEqual(stat.S_IMODE(st.st_mode), 0o640, name)
+                self.assertEqual(st.st_gid, os.getgid(), name)
+        bad = Collector(self.tmp / "bad", SHARED.tdir, spot_check=False,
+                        extra_config="database_group: no-such-group-xyz\n")
+        result = bad.cli("mirror", "list")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("database_group 'no-such-group-xyz' is not a group", result.stderr)
+
+    def dead_round(self, mirrors, canary):
+        col = self.collector(spot_check=True,
+                             extra=f"  round_every: 1h\n  canary_url: {canary}\n"
+                                   "  request_timeout: 5s\n")
+        for i in range(mirrors):
+            self.register_ready(col, f"dead-{i}", f"http://127.0.0.1:{webservers.free_port()}/")
+        round_ = col.cli("spot-check")
+        return round_.stdout + round_.stderr, self.states(col)
+
+    def test_canary_that_loads_keeps_transport_failures_on_record(self):
+        root = self.tmp / "canary-root"
+        root.mkdir()
+        (root / "canary.txt").write_text("ok\n")
+        with webservers.Nginx(root) as web:
+            out, states = self.dead_round(3, web.base_url + "canary.txt")  # without a canary: the quorum discards
+        self.assertNotIn("round discarded", out, out)
+        for i in range(3):
+            self.assertEqual({s for s, _ in states[f"dead-{i}"].values()}, {"spot-failed"}, out)
+
+    def test_canary_that_does_not_load_discards_the_round(self):
+        canary = f"http://127.0.0.1:{webservers.free_port()}/"
+        out, states = self.dead_round(1, canary)      # below the quorum, yet discarded
+        self.assertIn("round discarded", out, out)
+        self.assertIn(f"the canary {canary} does not load", out, out)
+        self.assertEqual({s for s, _ in states["dead-0"].values()}, {"pending"}, out)
 
     def test_bidi_controls_are_escaped_on_the_dashboard(self):
         col = self.collector()
