@@ -125,17 +125,22 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
   if (!e) {
     return error(404, "no such torrent in the collector's catalog");
   }
-  Json urls = Json::array();
-  Json mirrors = Json::array();
   const auto entry = static_cast<std::size_t>(e - ctx.catalog.entries().data());
-  for (const ListingIndex::Listed& m : ctx.index.listed(entry, ctx.now())) {
-    urls.push_back(webseed_base(m.base_url, ctx.config.symlinks_dir));
-    mirrors.push_back(m.mirror);
-  }
-  return json_response(200, Json{{"info_hash", e->key},
-                                 {"name", e->torrent->name},
-                                 {"webseeds", urls},
-                                 {"mirrors", mirrors}});
+  const auto body = ctx.index.listed_rendered(
+      entry, ctx.now(), [&](const std::vector<ListingIndex::Listed>& listed) {
+        Json urls = Json::array();
+        Json mirrors = Json::array();
+        for (const ListingIndex::Listed& m : listed) {
+          urls.push_back(webseed_base(m.base_url, ctx.config.symlinks_dir));
+          mirrors.push_back(m.mirror);
+        }
+        return json_response(200, Json{{"info_hash", e->key},
+                                       {"name", e->torrent->name},
+                                       {"webseeds", urls},
+                                       {"mirrors", mirrors}})
+            .body;
+      });
+  return HttpResponse{200, "application/json", *body, {}, {}};
 }
 
 // One mirror's entry of /api/v1/mirrors; without `torrents` when with_torrents is false.

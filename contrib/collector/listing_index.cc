@@ -28,6 +28,7 @@ ListingIndex::ListingIndex(Store& store, const Catalog& catalog, std::int64_t st
     m_own_notes.push_back(torrent_own_notes(e));
   }
   m_listed.resize(n);
+  m_rendered.resize(n);
   m_torrent_counts.resize(n);
   m_claims.resize(n);
 }
@@ -124,6 +125,7 @@ void ListingIndex::publish(const std::string& name, std::shared_ptr<const Mirror
       --m_torrent_counts[i][at(old.cells[i].state)];
       if (old.cells[i].state == CellState::listed) {
         m_listed[i].erase(name);
+        m_rendered[i] = nullptr;
       }
       if (old.claims[i] != 0) {
         --m_claims[i][0];
@@ -141,6 +143,7 @@ void ListingIndex::publish(const std::string& name, std::shared_ptr<const Mirror
     ++m_torrent_counts[i][at(status->cells[i].state)];
     if (status->cells[i].state == CellState::listed) {
       m_listed[i][name] = status->row.base_url;
+      m_rendered[i] = nullptr;
     }
     if (status->claims[i] != 0) {
       ++m_claims[i][0];
@@ -214,6 +217,27 @@ std::vector<ListingIndex::Listed> ListingIndex::listed(std::size_t entry, std::i
     }
   }
   return out;
+}
+
+std::shared_ptr<const std::string> ListingIndex::listed_rendered(
+    std::size_t entry, std::int64_t now,
+    const std::function<std::string(const std::vector<Listed>&)>& render)
+{
+  refresh(now);
+  std::shared_lock reading(m_rw);
+  if (entry >= m_listed.size()) {
+    return std::make_shared<const std::string>(render({}));
+  }
+  std::lock_guard filling(m_rendered_mutex);
+  if (!m_rendered[entry]) {
+    std::vector<Listed> listed;
+    listed.reserve(m_listed[entry].size());
+    for (const auto& [name, base_url] : m_listed[entry]) {
+      listed.push_back({name, base_url});
+    }
+    m_rendered[entry] = std::make_shared<const std::string>(render(listed));
+  }
+  return m_rendered[entry];
 }
 
 ListingIndex::Snapshot ListingIndex::mirrors(std::int64_t now)

@@ -24,6 +24,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,11 @@ public:
   };
   // The mirrors listed for catalog entry `entry` at `now`, by name.
   std::vector<Listed> listed(std::size_t entry, std::int64_t now);
+  // render(listed(entry)), computed once and shared until that torrent's list changes (the
+  // webseeds answer: a read is then a lookup and a copy).
+  std::shared_ptr<const std::string>
+  listed_rendered(std::size_t entry, std::int64_t now,
+                  const std::function<std::string(const std::vector<Listed>&)>& render);
 
   using Snapshot = std::vector<std::shared_ptr<const MirrorStatus>>;
   // Every mirror's status at `now`, by name (shared, immutable: readable without a lock).
@@ -110,6 +116,8 @@ private:
   std::shared_mutex m_rw; // the published state below
   std::map<std::string, std::shared_ptr<const MirrorStatus>> m_mirrors;
   std::vector<std::map<std::string, std::string>> m_listed; // per entry: name -> base URL
+  std::mutex m_rendered_mutex; // readers filling m_rendered (under the shared lock)
+  std::vector<std::shared_ptr<const std::string>> m_rendered; // per entry; nullptr: changed
   std::vector<std::array<std::uint32_t, k_cell_states>> m_torrent_counts;
   std::vector<std::array<std::uint32_t, 2>> m_claims; // per entry: claims, pad-files-not-served
   std::int64_t m_next_change = 0; // min change_at

@@ -62,9 +62,10 @@ struct SpotOutcome {
 // One check: `pieces` random whole pieces of `entry` from `base_url`. `ok` with what was
 // verified, or the first problem: its finding code and the mirror's URL (published).
 // `cancel` (may be nullptr) ends the check's requests at once when it becomes true.
+// `pieces`: how many (0: spot_check.pieces).
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
                            const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
-                           const std::atomic<bool>* cancel = nullptr);
+                           const std::atomic<bool>* cancel = nullptr, std::uint64_t pieces = 0);
 
 // One round over the pairs that need a check (claimed ready, enabled, opted in, not stale,
 // never checked or checked longer than interval ago), recorded in `store`.
