@@ -1,5 +1,6 @@
 #include "dashboard.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -208,13 +209,22 @@ std::string render_overview(const DashboardView& v)
   }
   h += "<span class=\"never\">never reported</span></p>\n";
 
-  h += "<h2>Mirrors</h2>\n<table id=\"mirrors\">\n<tr><th>mirror</th><th>status</th><th>last "
+  h += "<h2>Mirrors</h2>\n<p>Those needing attention first (a cell not listed, or not "
+       "fresh).</p>\n<table id=\"mirrors\">\n<tr><th>mirror</th><th>status</th><th>last "
        "report</th>";
   for (const CellState s : k_states) {
     h += "<th>" + std::string(state_name(s)) + "</th>";
   }
   h += "<th>never reported</th><th>main reason (cells not listed)</th></tr>\n";
-  for (const auto& mp : v.mirrors) {
+  // Mirrors needing attention first (any cell not listed, or not fresh), each part by name.
+  std::vector<const MirrorStatus*> order;
+  for (const auto& m : v.mirrors) {
+    order.push_back(m.get());
+  }
+  std::stable_partition(order.begin(), order.end(), [&](const MirrorStatus* m) {
+    return !m->main_reason.empty() || mirror_status(m->row, v.now, v.stale_after_s) != "fresh";
+  });
+  for (const MirrorStatus* mp : order) {
     const MirrorStatus& m = *mp;
     const std::string status = mirror_status(m.row, v.now, v.stale_after_s);
     const bool is_never = status == "never reported";

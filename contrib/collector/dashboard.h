@@ -1,6 +1,7 @@
 // dashboard.h: GET / — HTML pages (no script, no external resource) for the central team,
 // sized for a real mirror network (500 mirrors x 200 torrents: a page of a few hundred KB):
-//   - the overview: one summary row per mirror (its status: fresh, stale, never reported,
+//   - the overview: one summary row per mirror, those needing attention first (its status:
+//     fresh, stale, never reported,
 //     disabled, withdrawn; cells per state; last report age; the main reason of its cells
 //     not listed), one row per torrent (mirrors per state), and the torrents' notes;
 //   - one mirror's page (GET /?mirror=NAME, linked from its row): its cells, each with the

@@ -54,8 +54,6 @@ std::vector<std::string> Listing::base_urls(const std::string& key) const
   return out;
 }
 
-namespace {
-
 // {"libtorrent": true, ...} as stored from a report; malformed or non-boolean entries are
 // left out (a report passed the schema, but the database is not trusted with our output).
 std::map<std::string, bool> parse_clients(const std::string& text)
@@ -73,7 +71,6 @@ std::map<std::string, bool> parse_clients(const std::string& text)
   return out;
 }
 
-} // namespace
 
 const CatalogEntry* claimed_entry(const Catalog& catalog, const Claim& c)
 {
@@ -85,7 +82,7 @@ const CatalogEntry* claimed_entry(const Catalog& catalog, const Claim& c)
 }
 
 Cell cell_for(const MirrorRow& m, const Claim* claim, const SpotCheck* spot,
-              const ListingPolicy& policy)
+              const ListingPolicy& policy, bool with_clients)
 {
   Cell c;
   if (m.disabled) {
@@ -109,7 +106,7 @@ Cell cell_for(const MirrorRow& m, const Claim* claim, const SpotCheck* spot,
   } else {
     c = {CellState::listed, "ready; spot check passed: " + spot->reason};
   }
-  if (claim != nullptr && !claim->clients_json.empty()) {
+  if (with_clients && claim != nullptr && !claim->clients_json.empty()) {
     c.clients = parse_clients(claim->clients_json);
   }
   return c;
@@ -184,6 +181,9 @@ std::vector<TorrentNote> torrent_own_notes(const CatalogEntry& entry)
 
 bool says_pad_files_not_served(const Claim& c)
 {
+  if (c.codes_json.find("pad-files-not-served") == std::string::npos) {
+    return false; // no parse for the common case
+  }
   const auto codes = nlohmann::json::parse(c.codes_json, nullptr, false);
   return codes.is_array() &&
          std::find(codes.begin(), codes.end(), "pad-files-not-served") != codes.end();

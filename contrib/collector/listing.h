@@ -67,9 +67,13 @@ struct ListingPolicy {
 };
 
 // One cell: `claim` the mirror's claim about the torrent (nullptr: none), `spot` the
-// collector's last spot check of the pair (nullptr: none). `clients` is filled from the claim.
+// collector's last spot check of the pair (nullptr: none). `clients` is filled from the claim
+// (unless with_clients is false: then the caller reads parse_clients itself).
 Cell cell_for(const MirrorRow& mirror, const Claim* claim, const SpotCheck* spot,
-              const ListingPolicy& policy);
+              const ListingPolicy& policy, bool with_clients = true);
+
+// A claim's stored {"libtorrent": true, ...}; malformed or non-boolean entries left out.
+std::map<std::string, bool> parse_clients(const std::string& text);
 
 // The catalog entry a claim is about (by v1, else v2 hash); nullptr when none.
 const CatalogEntry* claimed_entry(const Catalog& catalog, const Claim& claim);

@@ -75,13 +75,24 @@ std::shared_ptr<const MirrorStatus> ListingIndex::compute(const MirrorRow& row, 
   const ListingPolicy p = policy(now);
   const bool counted = !row.disabled && row.opted_in;
   std::unordered_map<std::string_view, std::uint32_t> reasons;
+  std::unordered_map<std::string_view, std::shared_ptr<const ClientMap>> parsed; // by JSON text
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    Cell c = cell_for(row, claim_of[i], spot_of[i], p);
+    Cell c = cell_for(row, claim_of[i], spot_of[i], p, false);
     ++status->counts[at(c.state)];
-    if (counted && claim_of[i] != nullptr) {
-      status->claims[i] = says_pad_files_not_served(*claim_of[i]) ? 2 : 1;
+    std::shared_ptr<const ClientMap> clients;
+    if (claim_of[i] != nullptr) {
+      if (counted) {
+        status->claims[i] = says_pad_files_not_served(*claim_of[i]) ? 2 : 1;
+      }
+      if (!claim_of[i]->clients_json.empty()) {
+        const auto [it, added] = parsed.try_emplace(claim_of[i]->clients_json);
+        if (added) {
+          it->second = intern(parse_clients(claim_of[i]->clients_json));
+        }
+        clients = it->second;
+      }
     }
-    status->cells.push_back({c.state, std::move(c.reason), intern(std::move(c.clients))});
+    status->cells.push_back({c.state, std::move(c.reason), std::move(clients)});
   }
   for (const IndexCell& c : status->cells) {
     if (c.state != CellState::listed) {

@@ -6,7 +6,8 @@ would"). Each case is an attack that worked on the collector before it was harde
 - thousands of idle connections from one address lock nobody else out (per-address cap), and
   an idle connection is closed long before the 30 s io_timeout (first-byte timeout);
 - SSRF: a mirror whose server redirects to an internal address does not make the collector
-  fetch it, and /api/v1/mirrors publishes finding codes, never libcurl's text;
+  fetch it, nor does a redirect to another host (even with allow_private), and
+  /api/v1/mirrors publishes finding codes, never libcurl's text;
 - two mirrors serving wrong bytes in one round are both unlisted (the network guard counts
   transport failures only, with a quorum);
 - a report's `mirror` must be the token's mirror; a mirror's reports are rate-limited (429
@@ -23,12 +24,14 @@ Servers: the collector, BadServer (tests/fixtures/bad_http_server.py) and nginx,
 only; every wait bounded."""
 
 import grp
+import http.server
 import json
 import os
 import resource
 import signal
 import socket
 import stat
+import threading
 import time
 import unittest
 
@@ -215,6 +218,43 @@ class CollectorAttackTest(harness.TreeTestCase):
             self.assertNotIn(curl_text, published, "libcurl's text is published")
         states = self.states(col)["evil"]
         self.assertEqual({s for s, _ in states.values()}, {"spot-failed"}, states)
+
+    def test_redirect_to_another_host_is_not_followed(self):
+        # Another host (127.0.0.2) serving the same tree: a redirect clients would follow.
+        # allow_private lets the registered loopback host be checked, never another one.
+        hits = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=str(SHARED.upstream), **kw)
+
+            def do_GET(self):
+                hits.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        other = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        thread = threading.Thread(target=other.serve_forever, daemon=True)
+        thread.start()
+        try:
+            target = f"http://127.0.0.2:{other.server_address[1]}/"
+            with webservers.BadServer(SHARED.upstream, "redirect", target) as hop:
+                col = self.collector(spot_check=True,
+                                     extra="  round_every: 1h\n  allow_private: true\n")
+                self.register_ready(col, "hop", hop.base_url)
+                round_ = col.cli("spot-check")
+                self.assertTrue(hop.access_log(), "the collector checked the mirror")
+        finally:
+            other.shutdown()
+            other.server_close()
+            thread.join(timeout=10)
+        self.assertEqual(hits, [], f"the redirect to another host was followed\n{round_.stdout}")
+        states = self.states(col)["hop"]
+        self.assertEqual({s for s, _ in states.values()}, {"spot-failed"}, states)
+        self.assertTrue(all(r.startswith("spot check failed: http-unreachable")
+                            for _, r in states.values()), states)
 
     def test_dead_mirror_reason_is_a_code_not_libcurl_text(self):
         col = self.collector(spot_check=True, extra="  round_every: 1h\n")
