@@ -130,17 +130,35 @@ std::shared_ptr<const MirrorStatus> ListingIndex::restale(const MirrorStatus& ol
 void ListingIndex::publish(const std::string& name, std::shared_ptr<const MirrorStatus> status)
 {
   const auto it = m_mirrors.find(name);
-  if (it != m_mirrors.end()) {
-    const MirrorStatus& old = *it->second;
-    for (std::size_t i = 0; i < old.cells.size(); ++i) {
-      --m_torrent_counts[i][at(old.cells[i].state)];
-      if (old.cells[i].state == CellState::listed) {
+  const MirrorStatus* old = it == m_mirrors.end() ? nullptr : it->second.get();
+  const std::size_t n = m_listed.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool was = old != nullptr && i < old->cells.size() &&
+                     old->cells[i].state == CellState::listed;
+    const bool is = status && i < status->cells.size() &&
+                    status->cells[i].state == CellState::listed;
+    // The per-torrent list (and its rendered answer) changes only when this mirror joins or
+    // leaves it, or moves: a report that changes nothing keeps every answer cached.
+    if (was != is || (is && old->row.base_url != status->row.base_url)) {
+      if (is) {
+        m_listed[i][name] = status->row.base_url;
+      } else {
         m_listed[i].erase(name);
-        m_rendered[i] = nullptr;
       }
-      if (old.claims[i] != 0) {
+      m_rendered[i] = nullptr;
+    }
+    if (old != nullptr && i < old->cells.size()) {
+      --m_torrent_counts[i][at(old->cells[i].state)];
+      if (old->claims[i] != 0) {
         --m_claims[i][0];
-        m_claims[i][1] -= old.claims[i] == 2 ? 1 : 0;
+        m_claims[i][1] -= old->claims[i] == 2 ? 1 : 0;
+      }
+    }
+    if (status && i < status->cells.size()) {
+      ++m_torrent_counts[i][at(status->cells[i].state)];
+      if (status->claims[i] != 0) {
+        ++m_claims[i][0];
+        m_claims[i][1] += status->claims[i] == 2 ? 1 : 0;
       }
     }
   }
@@ -149,17 +167,6 @@ void ListingIndex::publish(const std::string& name, std::shared_ptr<const Mirror
       m_mirrors.erase(it);
     }
     return;
-  }
-  for (std::size_t i = 0; i < status->cells.size(); ++i) {
-    ++m_torrent_counts[i][at(status->cells[i].state)];
-    if (status->cells[i].state == CellState::listed) {
-      m_listed[i][name] = status->row.base_url;
-      m_rendered[i] = nullptr;
-    }
-    if (status->claims[i] != 0) {
-      ++m_claims[i][0];
-      m_claims[i][1] += status->claims[i] == 2 ? 1 : 0;
-    }
   }
   m_mirrors[name] = std::move(status);
 }

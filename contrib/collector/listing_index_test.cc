@@ -138,6 +138,21 @@ TEST_CASE("listing index: the policy's cells, kept up to date one mirror at a ti
   REQUIRE(s.ingest("m1", report("r3", entries, {true, true}), now));
   check_same_as_policy(index, s, *catalog, policy());
   CHECK(index.listed(0, now).size() == 1);
+  // a report that changes no list keeps every rendered answer (no re-render per ingest)
+  int renders = 0;
+  const auto render = [&](const std::vector<ListingIndex::Listed>& l) {
+    ++renders;
+    return std::to_string(l.size());
+  };
+  const auto first = index.listed_rendered(0, now, render);
+  REQUIRE(s.ingest("m1", report("r4", entries, {true, true}), now));
+  CHECK(index.listed_rendered(0, now, render) == first);
+  CHECK(renders == 1);
+  REQUIRE(s.ingest("m1", report("r5", entries, {false, true}), now)); // m1 leaves torrent 0
+  CHECK(*index.listed_rendered(0, now, render) == "0");
+  CHECK(renders == 2);
+  REQUIRE(s.ingest("m1", report("r6", entries, {true, true}), now));
+  check_same_as_policy(index, s, *catalog, policy());
   const ListingIndex::Totals totals = index.totals(now);
   CHECK(totals.mirrors == 3);
   CHECK(totals.per_torrent[0][static_cast<std::size_t>(CellState::listed)] == 1);

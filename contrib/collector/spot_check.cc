@@ -150,7 +150,10 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
     }
     std::vector<const CatalogEntry*> passed; // this mirror's claimed pairs that passed
     std::int64_t newest = 0;
-    std::uint64_t fresh = 0;
+    // Turns: a mirror with k pairs checked already offers its next never-checked pair as turn
+    // k, so every mirror's first check comes before any mirror's second, and so on.
+    std::uint64_t fresh = static_cast<std::uint64_t>(
+        std::count_if(last.begin(), last.end(), [](const SpotCheck* c) { return c != nullptr; }));
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const CatalogEntry& e = entries[i];
       if (claim_of[i] == nullptr || !claim_of[i]->ready) {

@@ -19,8 +19,9 @@ into the database, another connection, as `mirror add` would):
   four clients read it at once (the previous main: ~150 MB per request, RSS 600 MB);
 - the dashboard is an overview (one row per mirror and per torrent, a few hundred KB; the
   previous main drew 100,000 cells, 13 MB), a mirror that never reported shows as "never
-  reported", one mirror's cells are a click away; headless Chromium renders it (screenshot
-  build/collector-dashboard-scale.png, path printed) within 1 s more than an empty page.
+  reported", one mirror's cells are a click away; headless Chromium loads it (navigation start
+  to the load event, over the DevTools protocol) in under 1 s (screenshot
+  build/collector-dashboard-scale.png, path printed).
 
 Reports are clones of one real report of the agent (fixtures/fake_reports.py); the collector
 runs on 127.0.0.1 with spot checks off."""
@@ -303,23 +304,108 @@ class NetworkScaleTest(harness.TreeTestCase):
                           "contrib/install-deps test)")
         shot = harness.REPO / "build" / "collector-dashboard-scale.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
-        # the baseline: a near-empty page from the same server (browser start-up, HTTP)
-        empty = self.col.base_url + "/?mirror=nobody"
-
-        def timed(url):
-            t0 = time.perf_counter()
-            code, out, err = D.run_chromium(self.tmp, f"--screenshot={shot}", url)
-            self.assertEqual(code, 0, err[-2000:])
-            return time.perf_counter() - t0
-
-        timed(empty)  # warm: the browser's own start-up files
-        base = min(timed(empty) for _ in range(2))
-        page = min(timed(self.col.base_url + "/") for _ in range(2))
-        print(f"\n  dashboard at {SCALE_MIRRORS} x {SCALE_TORRENTS}: {page:.2f} s in headless "
-              f"Chromium (an empty page {base:.2f} s); screenshot: {shot}", file=sys.stderr)
+        with Chromium(D.CHROMIUM, self.tmp) as browser:
+            browser.load(self.col.base_url + "/?mirror=nobody")  # warm: start-up, HTTP
+            loads = [browser.load(self.col.base_url + "/") for _ in range(3)]
+            shot.write_bytes(browser.screenshot())
+            mirror_page = browser.load(self.col.base_url + "/?mirror=" + scale_name(3))
+        load = min(loads)
+        print(f"\n  dashboard at {SCALE_MIRRORS} x {SCALE_TORRENTS}: loaded in {load:.3f} s "
+              f"(navigation start to load event, best of {[round(x, 3) for x in loads]}) in "
+              f"headless Chromium; one mirror's page {mirror_page:.3f} s; screenshot: {shot}",
+              file=sys.stderr)
         self.assertEqual(shot.read_bytes()[:8], b"\x89PNG\r\n\x1a\n")
-        self.assertLess(page - base, 1.0 * (3 if ASAN else 1),
-                        f"the dashboard took {page - base:.2f} s longer than an empty page")
+        self.assertLess(load, 1.0 * (3 if ASAN else 1), f"the dashboard took {load:.2f} s")
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
+    JSON messages ended by NUL, fd 3 in, fd 4 out): load(url) -> seconds from navigation start
+    to the load event (the page's own Navigation Timing), screenshot() -> PNG bytes. Every
+    wait bounded; the process group killed at exit."""
+
+    TIMEOUT = 60.0
+
+    def __init__(self, binary, tmp):
+        self.binary, self.tmp = binary, tmp
+
+    def __enter__(self):
+        import subprocess
+        to_child_r, self.to_child = os.pipe()
+        self.from_child, from_child_w = os.pipe()
+
+        def fds():
+            os.dup2(to_child_r, 3)
+            os.dup2(from_child_w, 4)
+
+        self.proc = subprocess.Popen(
+            [self.binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-dev-shm-usage", f"--user-data-dir={self.tmp / 'chromium-cdp'}",
+             "--window-size=1400,900", "--remote-debugging-pipe", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=False, preexec_fn=fds, start_new_session=True,
+            env=dict(os.environ, HOME=str(self.tmp)))
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.buf, self.next_id, self.session = b"", 0, None
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget",
+                                 {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable")
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        os.close(self.to_child)
+        os.close(self.from_child)
+
+    def _message(self, deadline):
+        import select
+        while b"\0" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.from_child], [], [], left)[0]:
+                raise AssertionError("chromium: no answer on the DevTools pipe")
+            chunk = os.read(self.from_child, 1 << 20)
+            if not chunk:
+                raise AssertionError("chromium closed the DevTools pipe")
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method, params=None, until_event=None):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if self.session:
+            msg["sessionId"] = self.session
+        os.write(self.to_child, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + self.TIMEOUT
+        result, event = None, until_event is None
+        while result is None or not event:
+            m = self._message(deadline)
+            if m.get("id") == self.next_id:
+                if "error" in m:
+                    raise AssertionError(f"chromium: {method}: {m['error']}")
+                result = m.get("result", {})
+            elif until_event and m.get("method") == until_event:
+                event = True
+        return result
+
+    def load(self, url):
+        self.call("Page.navigate", {"url": url}, until_event="Page.loadEventFired")
+        timing = self.call("Runtime.evaluate", {
+            "expression": "(() => { const n = performance.getEntriesByType('navigation')[0];"
+                          " return n.loadEventEnd - n.startTime; })()",
+            "returnByValue": True})
+        return timing["result"]["value"] / 1000
+
+    def screenshot(self):
+        import base64
+        return base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"])
 
 
 if __name__ == "__main__":

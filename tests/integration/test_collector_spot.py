@@ -206,6 +206,21 @@ class CollectorSpotTest(harness.TreeTestCase):
         self.assertEqual(len(one_piece), 1, states)
         self.assertEqual(set(before), {r[1] for r in self.spot_rows(col)})
 
+    def test_every_mirror_gets_its_first_check_before_any_its_second(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector(max_checks_per_round=2)
+            report = self.report(col, "m-a", good, web.base_url)
+            for name in ("m-b", "m-c"):
+                self.post_clone(col, report, name, web.base_url)
+            per_round = []
+            for _ in range(2):
+                self.assertEqual(self.checked(col.cli("spot-check")), 2)
+                per_round.append(sorted({r[0] for r in self.spot_rows(col)}))
+        # the previous main took the oldest first, ties by name: m-a's pairs, then m-b's...
+        self.assertEqual(len(per_round[0]), 2, per_round)
+        self.assertEqual(per_round[1], ["m-a", "m-b", "m-c"], per_round)
+
     def test_bytes_per_hour_caps_a_round(self):
         good = self.copy("good")
         with webservers.Nginx(good) as web:
