@@ -334,9 +334,10 @@ class Chromium:
         to_child_r, self.to_child = os.pipe()
         self.from_child, from_child_w = os.pipe()
 
-        def fds():
-            os.dup2(to_child_r, 3)
-            os.dup2(from_child_w, 4)
+        def fds():  # via fresh descriptors: a pipe end may already be 3 or 4 (and close-on-exec)
+            r, w = os.dup(to_child_r), os.dup(from_child_w)
+            os.dup2(r, 3)
+            os.dup2(w, 4)
 
         self.proc = subprocess.Popen(
             [self.binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
