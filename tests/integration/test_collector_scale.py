@@ -45,7 +45,7 @@ from fixtures import fake_reports as R
 from fixtures import webservers
 from fixtures.collector import Collector
 
-MODULE_TIMEOUT = 120
+MODULE_TIMEOUT = 420  # NetworkScaleTest sets up 500 x 200 (~40 s) and loads it in Chromium
 SHARED = None
 
 
