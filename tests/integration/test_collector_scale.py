@@ -186,6 +186,7 @@ class NetworkScaleTest(harness.TreeTestCase):
     def setUpClass(cls):
         cls.shared = harness.make_tmpdir()
         cls.tdir, template = R.scale_template(cls.shared, SCALE_TORRENTS)
+        cls.template = template
         cls.hashes = [t["info_hash_v1"] for t in template["torrents"]]
         cls.col = Collector(cls.shared, cls.tdir, spot_check=False,
                             extra_config="report_rate:\n  per_hour: 100000\n  burst: 100000\n")
@@ -222,6 +223,19 @@ class NetworkScaleTest(harness.TreeTestCase):
         harness.remove_tree(cls.shared)
 
     def test_webseeds_cost_what_they_return(self):
+        # Reports keep arriving meanwhile (every 0.1 s): the previous main recomputed the whole
+        # listing at the first read after each write (~200 ms at this scale), now one mirror's.
+        stop = threading.Event()
+
+        def report_now_and_then():
+            i = 0
+            while not stop.wait(0.1):
+                n = scale_name(i % SCALE_MIRRORS)
+                self.col.post_report(R.clone(self.template, n, f"http://{n}/pub/"), f"tok-{n}")
+                i += 1
+
+        writer = threading.Thread(target=report_now_and_then)
+        writer.start()
         conn = http.client.HTTPConnection("127.0.0.1", self.col.port, timeout=30)
         lat = []
         try:
@@ -235,6 +249,8 @@ class NetworkScaleTest(harness.TreeTestCase):
                 self.assertEqual(res.status, 200, body[:300])
         finally:
             conn.close()
+            stop.set()
+            writer.join(timeout=60)
         doc = json.loads(body)
         self.assertEqual(len(doc["mirrors"]), SCALE_MIRRORS)
         self.assertEqual(doc["mirrors"], sorted(doc["mirrors"]))
