@@ -169,9 +169,8 @@ Json mirror_json(ApiContext& ctx, const MirrorStatus& st, std::int64_t now, bool
     const std::vector<CatalogEntry>& entries = ctx.catalog.entries();
     for (std::size_t i = 0; i < entries.size() && i < st.cells.size(); ++i) {
       const IndexCell& c = st.cells[i];
-      Json cell = {{"name", entries[i].torrent->name},
-                   {"state", state_name(c.state)},
-                   {"reason", c.reason}};
+      Json cell = {
+          {"name", entries[i].torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
       if (c.clients) {
         cell["clients"] = *c.clients;
       }
@@ -263,10 +262,11 @@ HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
   std::string tail = "],\"torrent_notes\":" + dump(notes) +
                      ",\"total\":" + std::to_string(snapshot->size()) +
                      ",\"offset\":" + std::to_string(offset) + "}\n";
-  const std::size_t end = offset + std::min(limit, snapshot->size() - std::min(offset, snapshot->size()));
+  const std::size_t end =
+      offset + std::min(limit, snapshot->size() - std::min(offset, snapshot->size()));
   HttpResponse out{200, "application/json", {}, {}, {}};
-  out.stream = [&ctx, snapshot, now, with_torrents, offset, next = offset, end, tail = std::move(tail),
-                started = false](std::string& piece) mutable {
+  out.stream = [&ctx, snapshot, now, with_torrents, offset, next = offset, end,
+                tail = std::move(tail), started = false](std::string& piece) mutable {
     constexpr std::size_t k_piece = 64 * 1024;
     if (!started) {
       piece = "{\"version\":1,\"mirrors\":[";
@@ -317,8 +317,8 @@ HttpResponse get_metrics(ApiContext& ctx)
       }
     }
     m += "webseed_collector_listed_mirrors{info_hash=\"" + entries[i].key + "\",name=\"" + name +
-         "\"} " + std::to_string(totals.per_torrent[i][static_cast<std::size_t>(CellState::listed)]) +
-         "\n";
+         "\"} " +
+         std::to_string(totals.per_torrent[i][static_cast<std::size_t>(CellState::listed)]) + "\n";
   }
   m += "# HELP webseed_collector_reports_total Reports received since start, by outcome.\n# TYPE "
        "webseed_collector_reports_total counter\n";

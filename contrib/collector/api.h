@@ -4,7 +4,8 @@
 //   GET  /api/v1/mirrors                     every mirror's status, as JSON (streamed)
 //   GET  /api/v1/mirrors/<name>              one mirror with its cells
 //   GET  /metrics                            Prometheus text format
-//   GET  /                                   the HTML dashboard (an overview; ?mirror=NAME: its cells)
+//   GET  /                                   the HTML dashboard (an overview; ?mirror=NAME: its
+//   cells)
 // Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
 // 401 unknown or disabled token (answered from the headers, before the body is read),
 // 429 over the mirror's report rate (Retry-After), 404, 405, 413 (the server), 415 not JSON.

@@ -47,7 +47,7 @@ struct CollectorConfig {
     std::uint64_t max_concurrent_mirrors = 8; // mirrors checked at once in a round
     std::int64_t mirror_deadline_s = 600;     // one mirror's share of a round
     std::int64_t retry_failed_after_s = 600;  // a failed pair is re-checked this soon
-    std::string canary_url; // a URL that must load when a round looks like our fault
+    std::string canary_url;           // a URL that must load when a round looks like our fault
     std::uint64_t bytes_per_hour = 0; // piece bytes fetched per hour at most; 0: no limit
   } spot;
 };

@@ -228,23 +228,23 @@ std::string render_overview(const DashboardView& v)
     const MirrorStatus& m = *mp;
     const std::string status = mirror_status(m.row, v.now, v.stale_after_s);
     const bool is_never = status == "never reported";
-    const std::string status_class = is_never               ? "never"
-                                     : status == "disabled" ? "off"
+    const std::string status_class = is_never                ? "never"
+                                     : status == "disabled"  ? "off"
                                      : status == "withdrawn" ? "off"
                                                              : status;
     h += "<tr data-mirror=\"" + html_escape(m.row.name) + "\" data-status=\"" + status +
-         "\"><th><a href=\"/?mirror=" + query_escape(m.row.name) + "\">" +
-         html_escape(m.row.name) + "</a></th><td class=\"" + status_class + "\">" + status +
-         "</td><td>" + html_escape(age(m.row.last_report_at, v.now)) + "</td>";
+         "\"><th><a href=\"/?mirror=" + query_escape(m.row.name) + "\">" + html_escape(m.row.name) +
+         "</a></th><td class=\"" + status_class + "\">" + status + "</td><td>" +
+         html_escape(age(m.row.last_report_at, v.now)) + "</td>";
     for (const CellState s : k_states) {
       const std::uint64_t n = s == CellState::stale && is_never ? 0 : m.count(s);
       h += number_cell(n, std::string(state_name(s)));
     }
     h += number_cell(is_never ? m.count(CellState::stale) : 0, "never");
     h += "<td class=\"r\">" +
-         (m.main_reason.empty() ? std::string()
-                                : html_escape(m.main_reason) + " (" +
-                                      std::to_string(m.main_reason_cells) + ")") +
+         (m.main_reason.empty()
+              ? std::string()
+              : html_escape(m.main_reason) + " (" + std::to_string(m.main_reason_cells) + ")") +
          "</td></tr>\n";
   }
   h += "</table>\n";
@@ -308,8 +308,8 @@ std::string render_mirror_page(const DashboardView& v, const MirrorStatus& m)
   std::string h = head(m.row.name + " - webseed-collector");
   h += "<p><a href=\"/\">all mirrors</a></p>\n<h1>" + html_escape(m.row.name) +
        "</h1>\n<p id=\"mirror\">base URL <a href=\"" + html_escape(m.row.base_url) + "\">" +
-       html_escape(m.row.base_url) + "</a>; status <span data-status=\"" + status + "\">" +
-       status + "</span>; last report " + html_escape(age(m.row.last_report_at, v.now)) +
+       html_escape(m.row.base_url) + "</a>; status <span data-status=\"" + status + "\">" + status +
+       "</span>; last report " + html_escape(age(m.row.last_report_at, v.now)) +
        "; last judged report " + html_escape(age(m.row.judged_at, v.now)) + "</p>\n";
   h += "<table id=\"cells\">\n<tr><th>torrent</th><th>state</th><th>reason</th><th>clients "
        "(from the report)</th></tr>\n";

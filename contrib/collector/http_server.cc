@@ -237,7 +237,8 @@ private:
       r.body.shrink_to_fit();
       unreserve();
     } catch (const std::exception& e) {
-      out = HttpResponse{500, "application/json", std::string(R"({"error":"internal error"})"), {}, {}};
+      out = HttpResponse{
+          500, "application/json", std::string(R"({"error":"internal error"})"), {}, {}};
     }
     unreserve();
     send(std::move(out), req.version(), req.keep_alive());
@@ -322,22 +323,21 @@ private:
     const bool head = std::exchange(m_head, false);
     auto producer = std::make_shared<std::function<bool(std::string&)>>(std::move(out.stream));
     beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
-    http::async_write_header(
-        m_stream, *serializer,
-        [self = this->shared_from_this(), res, serializer, producer, head,
-         chunked](beast::error_code ec, std::size_t) {
-          if (ec) {
-            self->close();
-          } else if (head) {
-            self->finish(res->keep_alive());
-          } else {
-            self->write_piece(producer, chunked, res->keep_alive());
-          }
-        });
+    http::async_write_header(m_stream, *serializer,
+                             [self = this->shared_from_this(), res, serializer, producer, head,
+                              chunked](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 self->close();
+                               } else if (head) {
+                                 self->finish(res->keep_alive());
+                               } else {
+                                 self->write_piece(producer, chunked, res->keep_alive());
+                               }
+                             });
   }
 
-  void write_piece(const std::shared_ptr<std::function<bool(std::string&)>>& producer,
-                   bool chunked, bool keep_alive)
+  void write_piece(const std::shared_ptr<std::function<bool(std::string&)>>& producer, bool chunked,
+                   bool keep_alive)
   {
     std::string piece;
     bool more = false;

@@ -71,7 +71,6 @@ std::map<std::string, bool> parse_clients(const std::string& text)
   return out;
 }
 
-
 const CatalogEntry* claimed_entry(const Catalog& catalog, const Claim& c)
 {
   const CatalogEntry* e = catalog.find(!c.info_hash_v1.empty() ? c.info_hash_v1 : c.info_hash_v2);
@@ -141,9 +140,8 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
     for (const CatalogEntry& e : catalog.entries()) {
       const auto claim = claim_of.find({m.name, e.key});
       const auto spot = spot_of.find({m.name, e.key});
-      l.cells[{m.name, e.key}] =
-          cell_for(m, claim == claim_of.end() ? nullptr : claim->second,
-                   spot == spot_of.end() ? nullptr : spot->second, policy);
+      l.cells[{m.name, e.key}] = cell_for(m, claim == claim_of.end() ? nullptr : claim->second,
+                                          spot == spot_of.end() ? nullptr : spot->second, policy);
     }
   }
   std::map<std::string, std::vector<const Claim*>> claims_of;

@@ -20,8 +20,7 @@ std::size_t at(CellState s)
 
 ListingIndex::ListingIndex(Store& store, const Catalog& catalog, std::int64_t stale_after_s,
                            bool spot_checks)
-    : m_store(store), m_catalog(catalog), m_stale_after_s(stale_after_s),
-      m_spot_checks(spot_checks)
+    : m_store(store), m_catalog(catalog), m_stale_after_s(stale_after_s), m_spot_checks(spot_checks)
 {
   const std::size_t n = catalog.entries().size();
   for (const CatalogEntry& e : catalog.entries()) {
@@ -133,10 +132,10 @@ void ListingIndex::publish(const std::string& name, std::shared_ptr<const Mirror
   const MirrorStatus* old = it == m_mirrors.end() ? nullptr : it->second.get();
   const std::size_t n = m_listed.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const bool was = old != nullptr && i < old->cells.size() &&
-                     old->cells[i].state == CellState::listed;
-    const bool is = status && i < status->cells.size() &&
-                    status->cells[i].state == CellState::listed;
+    const bool was =
+        old != nullptr && i < old->cells.size() && old->cells[i].state == CellState::listed;
+    const bool is =
+        status && i < status->cells.size() && status->cells[i].state == CellState::listed;
     // The per-torrent list (and its rendered answer) changes only when this mirror joins or
     // leaves it, or moves: a report that changes nothing keeps every answer cached.
     if (was != is || (is && old->row.base_url != status->row.base_url)) {
@@ -177,7 +176,8 @@ void ListingIndex::refresh(std::int64_t now)
   std::set<std::string> changed = m_store.take_changed_mirrors();
   const auto steady = std::chrono::steady_clock::now();
   bool full = !m_loaded;
-  if (const auto others = m_store.others_version(full || steady - m_others_checked >= k_others_every)) {
+  if (const auto others =
+          m_store.others_version(full || steady - m_others_checked >= k_others_every)) {
     m_others_checked = steady;
     full = full || others != m_others;
     m_others = others;
@@ -237,9 +237,9 @@ std::vector<ListingIndex::Listed> ListingIndex::listed(std::size_t entry, std::i
   return out;
 }
 
-std::shared_ptr<const std::string> ListingIndex::listed_rendered(
-    std::size_t entry, std::int64_t now,
-    const std::function<std::string(const std::vector<Listed>&)>& render)
+std::shared_ptr<const std::string>
+ListingIndex::listed_rendered(std::size_t entry, std::int64_t now,
+                              const std::function<std::string(const std::vector<Listed>&)>& render)
 {
   refresh(now);
   std::shared_lock reading(m_rw);
@@ -270,8 +270,7 @@ ListingIndex::Snapshot ListingIndex::mirrors(std::int64_t now)
   return out;
 }
 
-std::shared_ptr<const MirrorStatus> ListingIndex::mirror(const std::string& name,
-                                                         std::int64_t now)
+std::shared_ptr<const MirrorStatus> ListingIndex::mirror(const std::string& name, std::int64_t now)
 {
   refresh(now);
   std::shared_lock reading(m_rw);

@@ -61,8 +61,7 @@ struct MirrorStatus {
 
 class ListingIndex {
 public:
-  ListingIndex(Store& store, const Catalog& catalog, std::int64_t stale_after_s,
-               bool spot_checks);
+  ListingIndex(Store& store, const Catalog& catalog, std::int64_t stale_after_s, bool spot_checks);
 
   struct Listed {
     std::string mirror;
@@ -120,7 +119,7 @@ private:
   std::vector<std::shared_ptr<const std::string>> m_rendered; // per entry; nullptr: changed
   std::vector<std::array<std::uint32_t, k_cell_states>> m_torrent_counts;
   std::vector<std::array<std::uint32_t, 2>> m_claims; // per entry: claims, pad-files-not-served
-  std::int64_t m_next_change = 0; // min change_at
+  std::int64_t m_next_change = 0;                     // min change_at
 };
 
 } // namespace collector

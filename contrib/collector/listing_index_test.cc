@@ -45,8 +45,8 @@ IngestedReport report(const std::string& id, const std::vector<CatalogEntry>& en
 void check_same_as_policy(ListingIndex& index, Store& store, const Catalog& catalog,
                           const ListingPolicy& policy)
 {
-  const Listing want = compute_listing(catalog, store.mirrors(), store.claims(),
-                                       store.spot_checks(), policy);
+  const Listing want =
+      compute_listing(catalog, store.mirrors(), store.claims(), store.spot_checks(), policy);
   const ListingIndex::Snapshot got = index.mirrors(policy.now);
   REQUIRE(got.size() == want.mirrors.size());
   for (std::size_t m = 0; m < got.size(); ++m) {
@@ -101,8 +101,7 @@ TEST_CASE("listing index: the policy's cells, kept up to date one mirror at a ti
   check_same_as_policy(index, s, *catalog, policy());
 
   REQUIRE(s.ingest("m1", report("r1", entries, {true, true}), now));
-  REQUIRE(s.ingest("m2", report("r2", entries, {true, false}, R"(["pad-files-not-served"])"),
-                   now));
+  REQUIRE(s.ingest("m2", report("r2", entries, {true, false}, R"(["pad-files-not-served"])"), now));
   check_same_as_policy(index, s, *catalog, policy()); // pending: nobody listed yet
   CHECK(index.listed(0, now).empty());
 

@@ -194,7 +194,8 @@ TEST_CASE("listing: per-client usability per cell, torrent notes once per torren
   CHECK(l.notes.count(key) == 0);
 }
 
-TEST_CASE("listing: a torrent with quirks clients accept gets its note once", "[collector][clients]")
+TEST_CASE("listing: a torrent with quirks clients accept gets its note once",
+          "[collector][clients]")
 {
   agent::testing::TempTree t;
   t.file("torrents/a.torrent",

@@ -200,8 +200,8 @@ int serve(const CollectorConfig& config)
       reap(false);
       auto done = std::make_shared<std::atomic<bool>>(false);
       rounds.push_back({std::thread([&, done] {
-                          const SpotRound round = spot_check_round(*store, catalog, config, now(),
-                                                                   &cancel, &in_flight);
+                          const SpotRound round =
+                              spot_check_round(*store, catalog, config, now(), &cancel, &in_flight);
                           {
                             std::lock_guard logging(log_mutex);
                             for (const std::string& m : round.messages) {

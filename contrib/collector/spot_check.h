@@ -19,8 +19,9 @@
 // itself. Rounds may overlap (serve starts one every round_every, whether or not the previous
 // one still waits for a slow mirror; they share an InFlight): a mirror is in one round at a
 // time, and a mirror that reported while a round waited for a stalled one is checked by the
-// next round, not after the stalled one's deadline. Never-checked pairs come first, then the oldest; a failed pair is due again after
-// spot_check.retry_failed_after, a passed one after spot_check.interval.
+// next round, not after the stalled one's deadline. Never-checked pairs come first, then the
+// oldest; a failed pair is due again after spot_check.retry_failed_after, a passed one after
+// spot_check.interval.
 #pragma once
 
 #include "catalog.h"

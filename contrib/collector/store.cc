@@ -211,7 +211,8 @@ std::vector<MirrorRow> Store::mirrors()
 std::optional<MirrorRow> Store::mirror(const std::string& name)
 {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_mirror_columns + " FROM mirrors WHERE name = ?").c_str());
+  Stmt s(m_db,
+         (std::string("SELECT ") + k_mirror_columns + " FROM mirrors WHERE name = ?").c_str());
   s.bind(1, name);
   if (s.step() == SQLITE_ROW) {
     return mirror_row(s);
@@ -395,7 +396,8 @@ std::vector<SpotCheck> Store::spot_checks()
 std::vector<SpotCheck> Store::spot_checks_of(const std::string& mirror)
 {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks WHERE mirror = ?");
+  Stmt s(m_db,
+         "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks WHERE mirror = ?");
   s.bind(1, mirror);
   std::vector<SpotCheck> out;
   while (s.step() == SQLITE_ROW) {

@@ -9,11 +9,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <set>
 #include <expected>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
