@@ -81,7 +81,7 @@ AddressPolicy::AddressPolicy(const std::string& base_url, bool allow_private)
 {
   const bool https = base_url.starts_with("https://");
   const std::size_t start = base_url.find("://");
-  if (start == std::string::npos || allow_private) {
+  if (start == std::string::npos) {
     return;
   }
   std::string authority = base_url.substr(start + 3);
@@ -108,7 +108,9 @@ AddressPolicy::AddressPolicy(const std::string& base_url, bool allow_private)
   }
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
     if (a->ai_addr != nullptr) {
-      m_registered.insert(endpoint_key(*a->ai_addr));
+      const std::string key = endpoint_key(*a->ai_addr);
+      m_registered.insert(key);
+      m_hosts.insert(key.substr(0, key.rfind(' ')));
     }
   }
   ::freeaddrinfo(found);
@@ -116,8 +118,12 @@ AddressPolicy::AddressPolicy(const std::string& base_url, bool allow_private)
 
 bool AddressPolicy::allows(const sockaddr& address) const
 {
-  return m_allow_private || is_public_address(address) ||
-         m_registered.contains(endpoint_key(address));
+  const std::string key = endpoint_key(address);
+  if (m_registered.contains(key)) {
+    return true;
+  }
+  return (m_allow_private || is_public_address(address)) &&
+         m_hosts.contains(key.substr(0, key.rfind(' ')));
 }
 
 } // namespace collector

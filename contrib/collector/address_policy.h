@@ -1,9 +1,11 @@
 // address_policy.h: where the collector's spot checks may connect (the SSRF guard, issue 14).
 // A mirror's server is untrusted: its redirects (and its DNS) must not make the collector
 // reach loopback, private, link-local (cloud metadata), multicast or otherwise special
-// addresses. Allowed: public unicast addresses, and the address and port the registered base
-// URL itself resolves to (a mirror registered on a private network stays checkable), or
-// everything when `spot_check.allow_private` is set.
+// addresses, nor to another host at all (issue 14: redirects to another host are never
+// followed). Allowed: the addresses the registered base URL's host resolves to, with the
+// URL's port; and another port of those addresses when the address is public (a redirect from
+// http:// to https:// on the same host) or `spot_check.allow_private` is set. Everything else,
+// public or not, is refused before the connection is made (the check gets http-unreachable).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,7 @@ public:
 private:
   bool m_allow_private;
   std::set<std::string> m_registered; // endpoint_key()s
+  std::set<std::string> m_hosts;      // their addresses, without the port
 };
 
 } // namespace collector

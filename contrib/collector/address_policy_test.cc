@@ -67,7 +67,7 @@ TEST_CASE("is_public_address: special ranges are not public", "[collector][addre
   }
 }
 
-TEST_CASE("AddressPolicy: the registered host's own address and port only",
+TEST_CASE("AddressPolicy: the registered host's own address and port only; never another host",
           "[collector][address_policy]")
 {
   const collector::AddressPolicy policy("http://127.0.0.1:8080/pub/", false);
@@ -78,13 +78,26 @@ TEST_CASE("AddressPolicy: the registered host's own address and port only",
   CHECK(policy.allows(reinterpret_cast<const sockaddr&>(own)));
   CHECK_FALSE(policy.allows(reinterpret_cast<const sockaddr&>(other_port)));
   CHECK_FALSE(policy.allows(reinterpret_cast<const sockaddr&>(metadata)));
-  CHECK(policy.allows(reinterpret_cast<const sockaddr&>(internet)));
+  CHECK_FALSE(policy.allows(reinterpret_cast<const sockaddr&>(internet))); // another host
 
   const collector::AddressPolicy v6("https://[::1]/", false);
   const auto own6 = endpoint("::1", 443);
   CHECK(v6.allows(reinterpret_cast<const sockaddr&>(own6)));
   CHECK_FALSE(v6.allows(reinterpret_cast<const sockaddr&>(own)));
 
+  // allow_private: the registered private host on another port too; still no other host
   const collector::AddressPolicy open("http://127.0.0.1:8080/", true);
-  CHECK(open.allows(reinterpret_cast<const sockaddr&>(metadata)));
+  CHECK(open.allows(reinterpret_cast<const sockaddr&>(other_port)));
+  CHECK_FALSE(open.allows(reinterpret_cast<const sockaddr&>(metadata)));
+  CHECK_FALSE(open.allows(reinterpret_cast<const sockaddr&>(internet)));
+  const auto loopback2 = endpoint("127.0.0.2", 8080);
+  CHECK_FALSE(open.allows(reinterpret_cast<const sockaddr&>(loopback2)));
+
+  // a public host: its other ports (http -> https), no other public host
+  const collector::AddressPolicy public_host("http://8.8.8.8/", false);
+  const auto https = endpoint("8.8.8.8", 443);
+  const auto other_public = endpoint("1.1.1.1", 80);
+  CHECK(public_host.allows(reinterpret_cast<const sockaddr&>(internet)));
+  CHECK(public_host.allows(reinterpret_cast<const sockaddr&>(https)));
+  CHECK_FALSE(public_host.allows(reinterpret_cast<const sockaddr&>(other_public)));
 }

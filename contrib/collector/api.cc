@@ -24,6 +24,7 @@ HttpResponse json_response(int status, const Json& body)
   return HttpResponse{status,
                       "application/json",
                       body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+                      {},
                       {}};
 }
 
@@ -36,13 +37,6 @@ bool is_hex(std::string_view s)
 {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-std::shared_ptr<const Listing> current_listing(ApiContext& ctx)
-{
-  return ctx.listing.get(
-      ctx.store, ctx.catalog,
-      ListingPolicy{ctx.now(), ctx.config.stale_after_s, ctx.config.spot.enabled});
 }
 
 // The enabled mirror the request's bearer token belongs to, or the 401 answer.
@@ -164,37 +158,32 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
     return found.error();
   }
   const CatalogEntry* e = *found;
-  const auto shared = current_listing(ctx);
-  const Listing& l = *shared;
-  Json urls = Json::array();
-  Json mirrors = Json::array();
-  for (const MirrorRow& m : l.mirrors) {
-    if (l.cell(m.name, e->key).state == CellState::listed) {
-      urls.push_back(webseed_base(m.base_url, ctx.config.symlinks_dir));
-      mirrors.push_back(m.name);
-    }
-  }
-  return json_response(200, Json{{"info_hash", e->key},
-                                 {"name", e->torrent->name},
-                                 {"webseeds", urls},
-                                 {"mirrors", mirrors}});
+  const auto entry = static_cast<std::size_t>(e - ctx.catalog.entries().data());
+  const auto body = ctx.index.listed_rendered(
+      entry, ctx.now(), [&](const std::vector<ListingIndex::Listed>& listed) {
+        Json urls = Json::array();
+        Json mirrors = Json::array();
+        for (const ListingIndex::Listed& m : listed) {
+          urls.push_back(webseed_base(m.base_url, ctx.config.symlinks_dir));
+          mirrors.push_back(m.mirror);
+        }
+        return json_response(200, Json{{"info_hash", e->key},
+                                       {"name", e->torrent->name},
+                                       {"webseeds", urls},
+                                       {"mirrors", mirrors}})
+            .body;
+      });
+  return HttpResponse{200, "application/json", *body, {}, {}};
 }
 
 // One mirror's entry of /api/v1/mirrors; without `torrents` when with_torrents is false.
-Json mirror_json(ApiContext& ctx, const Listing& l, const MirrorRow& m, std::int64_t now,
-                 bool with_torrents)
+Json mirror_json(ApiContext& ctx, const MirrorStatus& st, std::int64_t now, bool with_torrents)
 {
-  Json torrents = Json::object();
-  std::map<std::string, int> counts;
-  for (const CatalogEntry& e : ctx.catalog.entries()) {
-    const Cell& c = l.cell(m.name, e.key);
-    ++counts[std::string(state_name(c.state))];
-    if (with_torrents) {
-      torrents[e.key] = {
-          {"name", e.torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
-      if (!c.clients.empty()) {
-        torrents[e.key]["clients"] = c.clients;
-      }
+  const MirrorRow& m = st.row;
+  std::map<std::string, std::uint32_t> counts;
+  for (std::size_t s = 0; s < k_cell_states; ++s) {
+    if (st.counts[s] > 0) {
+      counts[std::string(state_name(static_cast<CellState>(s)))] = st.counts[s];
     }
   }
   const bool stale = !m.judged_at || now - *m.judged_at > ctx.config.stale_after_s;
@@ -209,9 +198,25 @@ Json mirror_json(ApiContext& ctx, const Listing& l, const MirrorRow& m, std::int
               {"sync_state", m.sync_state},
               {"counts", counts}};
   if (with_torrents) {
+    Json torrents = Json::object();
+    const std::vector<CatalogEntry>& entries = ctx.catalog.entries();
+    for (std::size_t i = 0; i < entries.size() && i < st.cells.size(); ++i) {
+      const IndexCell& c = st.cells[i];
+      Json cell = {
+          {"name", entries[i].torrent->name}, {"state", state_name(c.state)}, {"reason", c.reason}};
+      if (c.clients) {
+        cell["clients"] = *c.clients;
+      }
+      torrents[entries[i].key] = std::move(cell);
+    }
     out["torrents"] = std::move(torrents);
   }
   return out;
+}
+
+std::string dump(const Json& j)
+{
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 // The value of `key` in a query string ("a=1&b=2"), percent-decoding not needed (numbers and
@@ -262,21 +267,16 @@ std::string percent_decode(std::string_view s)
 
 HttpResponse get_one_mirror(ApiContext& ctx, const std::string& name)
 {
-  const auto shared = current_listing(ctx);
-  for (const MirrorRow& m : shared->mirrors) {
-    if (m.name == name) {
-      return json_response(200, mirror_json(ctx, *shared, m, ctx.now(), true));
-    }
+  const std::int64_t now = ctx.now();
+  if (const auto st = ctx.index.mirror(name, now)) {
+    return json_response(200, mirror_json(ctx, *st, now, true));
   }
   return error(404, "no mirror of that name");
 }
 
 HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::string& target)
 {
-  const auto shared = current_listing(ctx);
-  const bool known = std::any_of(shared->mirrors.begin(), shared->mirrors.end(),
-                                 [&](const MirrorRow& m) { return m.name == name; });
-  if (!known || ctx.events == nullptr) {
+  if (!ctx.index.mirror(name, ctx.now()) || ctx.events == nullptr) {
     return error(404, "no mirror of that name");
   }
   const std::size_t limit =
@@ -294,46 +294,60 @@ HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::str
   return json_response(200, Json{{"mirror", name}, {"events", list}});
 }
 
+// The whole document, or a page of it, streamed a few mirrors at a time (the bytes of one
+// nlohmann dump of the same document): memory per request is one piece, not the document
+// (issue 14: 13 MB and ~150 MB of memory per request at 500 x 200).
 HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
 {
-  const auto shared = current_listing(ctx);
-  const Listing& l = *shared;
   const std::int64_t now = ctx.now();
+  auto snapshot = std::make_shared<ListingIndex::Snapshot>(ctx.index.mirrors(now));
   const std::size_t offset = query_number(target, "offset").value_or(0);
-  const std::size_t limit = query_number(target, "limit").value_or(l.mirrors.size());
+  const std::size_t limit = query_number(target, "limit").value_or(snapshot->size());
   const bool with_torrents = query_value(target, "torrents").value_or("true") != "false";
-  Json out = Json::array();
-  for (std::size_t i = offset; i < l.mirrors.size() && i - offset < limit; ++i) {
-    out.push_back(mirror_json(ctx, l, l.mirrors[i], now, with_torrents));
-  }
-  // Warnings about the torrents themselves, once per torrent (not per mirror).
-  Json notes = Json::object();
-  for (const auto& [key, list] : l.notes) {
+  Json notes = Json::object(); // warnings about the torrents themselves, once per torrent
+  for (const auto& [key, list] : ctx.index.notes(now)) {
     Json items = Json::array();
     for (const TorrentNote& n : list) {
       items.push_back({{"code", n.code}, {"message", n.message}, {"clients", n.clients}});
     }
     notes[key] = std::move(items);
   }
-  return json_response(200, Json{{"version", 1},
-                                 {"mirrors", out},
-                                 {"torrent_notes", notes},
-                                 {"total", l.mirrors.size()},
-                                 {"offset", offset}});
+  std::string tail = "],\"torrent_notes\":" + dump(notes) +
+                     ",\"total\":" + std::to_string(snapshot->size()) +
+                     ",\"offset\":" + std::to_string(offset) + "}\n";
+  const std::size_t end =
+      offset + std::min(limit, snapshot->size() - std::min(offset, snapshot->size()));
+  HttpResponse out{200, "application/json", {}, {}, {}};
+  out.stream = [&ctx, snapshot, now, with_torrents, offset, next = offset, end,
+                tail = std::move(tail), started = false](std::string& piece) mutable {
+    constexpr std::size_t k_piece = 64 * 1024;
+    if (!started) {
+      piece = "{\"version\":1,\"mirrors\":[";
+      started = true;
+    }
+    while (next < end && piece.size() < k_piece) {
+      if (next > offset) {
+        piece += ',';
+      }
+      piece += dump(mirror_json(ctx, *(*snapshot)[next], now, with_torrents));
+      ++next;
+    }
+    if (next < end) {
+      return true;
+    }
+    piece += tail;
+    return false;
+  };
+  return out;
 }
 
 HttpResponse get_metrics(ApiContext& ctx)
 {
-  const auto shared = current_listing(ctx);
-  const Listing& l = *shared;
-  std::map<std::string, std::uint64_t> cells;
-  for (const auto& [key, cell] : l.cells) {
-    ++cells[std::string(state_name(cell.state))];
-  }
+  const ListingIndex::Totals totals = ctx.index.totals(ctx.now());
   std::string m;
   m += "# HELP webseed_collector_mirrors Registered mirrors.\n# TYPE webseed_collector_mirrors "
        "gauge\nwebseed_collector_mirrors " +
-       std::to_string(l.mirrors.size()) + "\n";
+       std::to_string(totals.mirrors) + "\n";
   m += "# HELP webseed_collector_torrents Torrents in the catalog.\n# TYPE "
        "webseed_collector_torrents gauge\nwebseed_collector_torrents " +
        std::to_string(ctx.catalog.entries().size()) + "\n";
@@ -343,19 +357,21 @@ HttpResponse get_metrics(ApiContext& ctx)
        {CellState::listed, CellState::pending, CellState::spot_failed, CellState::not_ready,
         CellState::unknown, CellState::stale, CellState::off}) {
     m += "webseed_collector_cells{state=\"" + std::string(state_name(s)) + "\"} " +
-         std::to_string(cells[std::string(state_name(s))]) + "\n";
+         std::to_string(totals.cells[static_cast<std::size_t>(s)]) + "\n";
   }
   m += "# HELP webseed_collector_listed_mirrors Mirrors listed per torrent.\n# TYPE "
        "webseed_collector_listed_mirrors gauge\n";
-  for (const CatalogEntry& e : ctx.catalog.entries()) {
-    std::string name = e.torrent->name;
+  const std::vector<CatalogEntry>& entries = ctx.catalog.entries();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string name = entries[i].torrent->name;
     for (char& c : name) {
       if (c == '"' || c == '\\' || c == '\n') {
         c = '_';
       }
     }
-    m += "webseed_collector_listed_mirrors{info_hash=\"" + e.key + "\",name=\"" + name + "\"} " +
-         std::to_string(l.base_urls(e.key).size()) + "\n";
+    m += "webseed_collector_listed_mirrors{info_hash=\"" + entries[i].key + "\",name=\"" + name +
+         "\"} " +
+         std::to_string(totals.per_torrent[i][static_cast<std::size_t>(CellState::listed)]) + "\n";
   }
   m += "# HELP webseed_collector_reports_total Reports received since start, by outcome.\n# TYPE "
        "webseed_collector_reports_total counter\n";
@@ -368,16 +384,37 @@ HttpResponse get_metrics(ApiContext& ctx)
   m += "# HELP webseed_collector_reports_stored Reports in the database.\n# TYPE "
        "webseed_collector_reports_stored gauge\nwebseed_collector_reports_stored " +
        std::to_string(ctx.store.report_count()) + "\n";
-  return HttpResponse{200, "text/plain; version=0.0.4", m, {}};
+  return HttpResponse{200, "text/plain; version=0.0.4", m, {}, {}};
+}
+
+// GET / (the overview) and GET /?mirror=NAME (one mirror's cells).
+std::string dashboard_page(ApiContext& ctx, const std::string& target)
+{
+  const std::int64_t now = ctx.now();
+  const auto notes = ctx.index.notes(now);
+  if (const auto name = query_value(target, "mirror")) {
+    const auto one = ctx.index.mirror(percent_decode(*name), now);
+    const ListingIndex::Snapshot none;
+    const DashboardView view{ctx.catalog, none, notes, now, ctx.config.stale_after_s};
+    return one ? render_mirror_page(view, *one) : render_not_found("no mirror of that name");
+  }
+  const ListingIndex::Snapshot mirrors = ctx.index.mirrors(now);
+  return render_overview(DashboardView{ctx.catalog, mirrors, notes, now, ctx.config.stale_after_s});
 }
 
 } // namespace
 
 std::vector<std::string> published_webseeds(ApiContext& ctx, const std::string& key)
 {
-  return published_webseeds(listed_mirrors(*current_listing(ctx), key), *ctx.ranks.get(ctx.store),
-                            ctx.config.symlinks_dir, ctx.config.publish.max_webseeds,
-                            ctx.config.publish.fallback_webseeds);
+  std::vector<ListedMirror> listed;
+  if (const CatalogEntry* e = ctx.catalog.find(key)) {
+    const auto entry = static_cast<std::size_t>(e - ctx.catalog.entries().data());
+    for (ListingIndex::Listed& m : ctx.index.listed(entry, ctx.now())) {
+      listed.push_back({std::move(m.mirror), std::move(m.base_url)});
+    }
+  }
+  return published_webseeds(std::move(listed), *ctx.ranks.get(ctx.store), ctx.config.symlinks_dir,
+                            ctx.config.publish.max_webseeds, ctx.config.publish.fallback_webseeds);
 }
 
 std::optional<HttpResponse> check_request_head(ApiContext& ctx, const HttpRequest& head)
@@ -400,14 +437,16 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
                                                "application/json",
                                                R"({"error":"use POST"})"
                                                "\n",
-                                               {{"Allow", "POST"}}};
+                                               {{"Allow", "POST"}},
+                                               {}};
   }
   if (req.method != "GET" && req.method != "HEAD") {
     return HttpResponse{405,
                         "application/json",
                         R"({"error":"use GET"})"
                         "\n",
-                        {{"Allow", "GET, HEAD"}}};
+                        {{"Allow", "GET, HEAD"}},
+                        {}};
   }
   constexpr std::string_view torrents = "/api/v1/torrents/";
   constexpr std::string_view webseeds = "/webseeds";
@@ -450,12 +489,7 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
     return get_metrics(ctx);
   }
   if (path == "/" || path == "/index.html") {
-    const std::int64_t now = ctx.now();
-    return HttpResponse{
-        200,
-        "text/html; charset=utf-8",
-        render_dashboard(ctx.catalog, *current_listing(ctx), now, ctx.config.stale_after_s),
-        {}};
+    return HttpResponse{200, "text/html; charset=utf-8", dashboard_page(ctx, req.target), {}, {}};
   }
   return error(404, "no such resource");
 }

@@ -1,12 +1,14 @@
 // api.h: the collector's HTTP interface (contrib/collector/README.md):
 //   POST /api/v1/reports                     a mirror's report (Bearer token -> mirror)
 //   GET  /api/v1/torrents/<info-hash>/webseeds  the web-seed URLs to list for a torrent
-//   GET  /api/v1/mirrors                     every mirror's status, as JSON
+//   GET  /api/v1/mirrors                     every mirror's status, as JSON (streamed)
+//   GET  /api/v1/mirrors/<name>              one mirror with its cells
 //   GET  /api/v1/mirrors/<name>/events       a mirror's history, newest first (events.h)
 //   GET  /api/v1/torrents/<info-hash>/magnet   its magnet (live_torrents.h)
 //   GET  /torrents/<file>.torrent            the live torrent (live_torrents.h)
 //   GET  /metrics                            Prometheus text format
-//   GET  /                                   the HTML dashboard (mirrors x torrents)
+//   GET  /                                   the HTML dashboard (an overview; ?mirror=NAME: its
+//   cells)
 // Answers are JSON {"error": "..."} on failure: 400 malformed or invalid report (the reason),
 // 401 unknown or disabled token (answered from the headers, before the body is read),
 // 429 over the mirror's report rate (Retry-After), 404, 405, 413 (the server), 415 not JSON.
@@ -16,7 +18,7 @@
 #include "collector_config.h"
 #include "events.h"
 #include "http_server.h"
-#include "listing_cache.h"
+#include "listing_index.h"
 #include "live_torrents.h"
 #include "store.h"
 #include "url_policy.h"
@@ -34,7 +36,8 @@ struct ApiContext {
   const Catalog& catalog;
   const CollectorConfig& config;
   std::function<std::int64_t()> now; // Unix time
-  ListingCache listing{};            // shared by every reader (listing_cache.h)
+  // Kept up to date one mirror at a time, shared by every reader (listing_index.h).
+  ListingIndex index{store, catalog, config.stale_after_s, config.spot.enabled};
   // Per-mirror report rate limit: a token bucket (report_rate.per_hour, report_rate.burst)
   // per mirror name; a stored report takes a token, a duplicate none.
   struct Bucket {

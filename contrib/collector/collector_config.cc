@@ -222,7 +222,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         r.keys(v, "spot_check",
                {"enabled", "pieces", "max_piece_bytes", "interval", "request_timeout",
                 "max_checks_per_round", "round_every", "ca_file", "allow_private", "network_quorum",
-                "canary_url", "max_concurrent_mirrors", "mirror_deadline", "retry_failed_after"});
+                "canary_url", "max_concurrent_mirrors", "mirror_deadline", "retry_failed_after",
+                "bytes_per_hour"});
         for (auto s = v.begin(); s != v.end(); ++s) {
           const std::string k = s->first.Scalar();
           const std::string full = "spot_check." + k;
@@ -251,6 +252,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
             c.spot.mirror_deadline_s = r.duration(x, full);
           } else if (k == "retry_failed_after") {
             c.spot.retry_failed_after_s = r.duration(x, full);
+          } else if (k == "bytes_per_hour") {
+            c.spot.bytes_per_hour = r.number(x, full, 0, std::uint64_t{1} << 50);
           } else if (k == "network_quorum") {
             c.spot.network_quorum = r.number(x, full, 1, 1'000'000);
           } else if (k == "canary_url") {

@@ -36,7 +36,7 @@ struct CollectorConfig {
     bool enabled = true;
     std::uint64_t pieces = 2;                  // per (mirror, torrent)
     std::uint64_t max_piece_bytes = 16u << 20; // pieces larger than this are not fetched
-    std::int64_t interval_s = 3600;            // re-check after this long
+    std::int64_t interval_s = 3600; // each mirror re-checked (one sampled pair) this often
     std::int64_t request_timeout_s = 30;
     std::uint64_t max_checks_per_round = 200; // rate limit: (mirror, torrent) pairs per round
     std::int64_t round_every_s = 60;
@@ -48,7 +48,8 @@ struct CollectorConfig {
     std::uint64_t max_concurrent_mirrors = 8; // mirrors checked at once in a round
     std::int64_t mirror_deadline_s = 600;     // one mirror's share of a round
     std::int64_t retry_failed_after_s = 600;  // a failed pair is re-checked this soon
-    std::string canary_url; // a URL that must load when a round looks like our fault
+    std::string canary_url;           // a URL that must load when a round looks like our fault
+    std::uint64_t bytes_per_hour = 0; // piece bytes fetched per hour at most; 0: no limit
   } spot;
   // What the live torrents and magnets publish (url_policy.h, live_torrents.h).
   struct {

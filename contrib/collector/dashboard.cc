@@ -1,5 +1,8 @@
 #include "dashboard.h"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <utility>
@@ -28,18 +31,55 @@ std::string age(std::optional<std::int64_t> at, std::int64_t now)
 
 constexpr const char* k_style = R"CSS(
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.3em}
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}
 table{border-collapse:collapse}
-th,td{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}
-th.t{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;font-weight:600}
-td.c{text-align:center;min-width:6.5em}
-details summary{cursor:pointer;list-style:none}
-details p{margin:.3em 0 0;max-width:22em;font-size:.85em;text-align:left;white-space:normal}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n.z{color:#bbb}
+td.r{max-width:40em;font-size:.9em}
 .listed{background:#c8f0c8}.pending{background:#fff3bf}.spot-failed{background:#ffc9a8}
 .not-ready{background:#ffb3b3}.unknown{background:#eee}.stale{background:#d8d8e8}
-.off{background:#bbb;color:#444}
+.never{background:#e8d8e8}.off{background:#bbb;color:#444}.fresh{background:#c8f0c8}
 .legend span{display:inline-block;padding:.1em .5em;margin-right:.4em;border:1px solid #ccc}
 )CSS";
+
+constexpr CellState k_states[] = {CellState::listed,    CellState::pending, CellState::spot_failed,
+                                  CellState::not_ready, CellState::unknown, CellState::stale,
+                                  CellState::off};
+
+std::string head(const std::string& title)
+{
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+         html_escape(title) + "</title><style>" + k_style + "</style></head><body>\n";
+}
+
+std::string number_cell(std::uint64_t n, const std::string& state)
+{
+  return "<td class=\"n " + (n == 0 ? std::string("z") : state) + "\">" + std::to_string(n) +
+         "</td>";
+}
+
+// Percent-encodes everything but unreserved characters (a query value).
+std::string query_escape(std::string_view s)
+{
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+std::string stale_after_text(std::int64_t s)
+{
+  return s % 3600 == 0 ? std::to_string(s / 3600) + " h" : std::to_string(s) + " s";
+}
 
 } // namespace
 
@@ -123,61 +163,132 @@ std::string html_escape(std::string_view text)
   return out;
 }
 
-std::string render_dashboard(const Catalog& catalog, const Listing& listing, std::int64_t now,
-                             std::int64_t stale_after_s)
+std::string mirror_status(const MirrorRow& m, std::int64_t now, std::int64_t stale_after_s)
 {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                  "<title>webseed-collector</title><style>";
-  h += k_style;
-  h += "</style></head><body>\n<h1>Web-seed mirrors</h1>\n<p>" +
-       std::to_string(listing.mirrors.size()) + " mirrors, " +
-       std::to_string(catalog.entries().size()) +
-       " torrents. A mirror is listed for a torrent when its last judged report (younger than " +
-       (stale_after_s % 3600 == 0 ? std::to_string(stale_after_s / 3600) + " h"
-                                  : std::to_string(stale_after_s) + " s") +
-       ") says ready and the collector's own spot check of random pieces passed.</p>\n"
-       "<p class=\"legend\">";
-  for (const CellState s :
-       {CellState::listed, CellState::pending, CellState::spot_failed, CellState::not_ready,
-        CellState::unknown, CellState::stale, CellState::off}) {
+  if (m.disabled) {
+    return "disabled";
+  }
+  if (!m.opted_in) {
+    return "withdrawn";
+  }
+  if (!m.last_report_at) {
+    return "never reported";
+  }
+  if (!m.judged_at || now - *m.judged_at > stale_after_s) {
+    return "stale";
+  }
+  return "fresh";
+}
+
+std::string render_overview(const DashboardView& v)
+{
+  std::string h = head("webseed-collector");
+  std::array<std::uint64_t, k_cell_states> cells{};
+  std::map<std::string, std::size_t> statuses;
+  std::size_t never = 0; // enabled mirrors that never reported: every cell of theirs is "stale"
+  for (const auto& m : v.mirrors) {
+    for (std::size_t s = 0; s < k_cell_states; ++s) {
+      cells[s] += m->counts[s];
+    }
+    const std::string status = mirror_status(m->row, v.now, v.stale_after_s);
+    ++statuses[status];
+    never += status == "never reported" ? 1 : 0;
+  }
+  h += "<h1>Web-seed mirrors</h1>\n<p id=\"summary\">" + std::to_string(v.mirrors.size()) +
+       " mirrors, " + std::to_string(v.catalog.entries().size()) + " torrents; " +
+       std::to_string(cells[static_cast<std::size_t>(CellState::listed)]) +
+       " (mirror, torrent) pairs listed. Mirrors:";
+  for (const auto& [status, n] : statuses) {
+    h += " " + std::to_string(n) + " " + status + ";";
+  }
+  h += "</p>\n<p>A mirror is listed for a torrent when its last judged report (younger than " +
+       stale_after_text(v.stale_after_s) +
+       ") says ready and the collector's own spot check of random pieces passed. Each mirror's "
+       "name leads to its cells.</p>\n<p class=\"legend\">";
+  for (const CellState s : k_states) {
     h += "<span class=\"" + std::string(state_name(s)) + "\">" + std::string(state_name(s)) +
          "</span>";
   }
-  h += "</p>\n<table id=\"matrix\">\n<tr><th>mirror</th><th>last report</th>";
-  for (const CatalogEntry& e : catalog.entries()) {
-    std::string title = e.key;
-    const auto notes = listing.notes.find(e.key);
-    if (notes != listing.notes.end()) {
-      for (const TorrentNote& n : notes->second) {
-        title += "\n" + n.code + ": " + n.message;
-      }
-    }
-    h += "<th class=\"t\" title=\"" + html_escape(title) + "\">" + html_escape(e.torrent->name) +
-         (notes != listing.notes.end() ? " *" : "") + "</th>";
+  h += "<span class=\"never\">never reported</span></p>\n";
+
+  h += "<h2>Mirrors</h2>\n<p>Those needing attention first (a cell not listed, or not "
+       "fresh).</p>\n<table id=\"mirrors\">\n<tr><th>mirror</th><th>status</th><th>last "
+       "report</th>";
+  for (const CellState s : k_states) {
+    h += "<th>" + std::string(state_name(s)) + "</th>";
   }
-  h += "</tr>\n";
-  for (const MirrorRow& m : listing.mirrors) {
-    h += "<tr data-mirror=\"" + html_escape(m.name) + "\"><th><a href=\"" +
-         html_escape(m.base_url) + "\">" + html_escape(m.name) + "</a></th><td>" +
-         html_escape(age(m.last_report_at, now)) + "</td>";
-    for (const CatalogEntry& e : catalog.entries()) {
-      const Cell& c = listing.cell(m.name, e.key);
-      const std::string state(state_name(c.state));
-      const std::string clients = clients_line(c.clients);
-      const std::string title = c.reason + (clients.empty() ? "" : "\nclients: " + clients);
-      h += "<td class=\"c " + state + "\" title=\"" + html_escape(title) + "\"><details><summary>" +
-           state + "</summary><p>" + html_escape(c.reason) +
-           (clients.empty() ? "" : "<br>clients: " + html_escape(clients)) + "</p></details></td>";
+  h += "<th>never reported</th><th>main reason (cells not listed)</th></tr>\n";
+  // Mirrors needing attention first (any cell not listed, or not fresh), each part by name.
+  std::vector<const MirrorStatus*> order;
+  for (const auto& m : v.mirrors) {
+    order.push_back(m.get());
+  }
+  std::stable_partition(order.begin(), order.end(), [&](const MirrorStatus* m) {
+    return !m->main_reason.empty() || mirror_status(m->row, v.now, v.stale_after_s) != "fresh";
+  });
+  for (const MirrorStatus* mp : order) {
+    const MirrorStatus& m = *mp;
+    const std::string status = mirror_status(m.row, v.now, v.stale_after_s);
+    const bool is_never = status == "never reported";
+    const std::string status_class = is_never                ? "never"
+                                     : status == "disabled"  ? "off"
+                                     : status == "withdrawn" ? "off"
+                                                             : status;
+    h += "<tr data-mirror=\"" + html_escape(m.row.name) + "\" data-status=\"" + status +
+         "\"><th><a href=\"/?mirror=" + query_escape(m.row.name) + "\">" + html_escape(m.row.name) +
+         "</a></th><td class=\"" + status_class + "\">" + status + "</td><td>" +
+         html_escape(age(m.row.last_report_at, v.now)) + "</td>";
+    for (const CellState s : k_states) {
+      const std::uint64_t n = s == CellState::stale && is_never ? 0 : m.count(s);
+      h += number_cell(n, std::string(state_name(s)));
     }
-    h += "</tr>\n";
+    h += number_cell(is_never ? m.count(CellState::stale) : 0, "never");
+    h += "<td class=\"r\">" +
+         (m.main_reason.empty()
+              ? std::string()
+              : html_escape(m.main_reason) + " (" + std::to_string(m.main_reason_cells) + ")") +
+         "</td></tr>\n";
   }
   h += "</table>\n";
-  if (!listing.notes.empty()) {
+
+  h += "<h2>Torrents</h2>\n<table id=\"torrents\">\n<tr><th>torrent</th><th>info-hash</th>";
+  for (const CellState s : k_states) {
+    h += "<th>" + std::string(state_name(s)) + "</th>";
+  }
+  h += "<th>never reported</th></tr>\n";
+  const std::vector<CatalogEntry>& entries = v.catalog.entries();
+  std::vector<std::array<std::uint32_t, k_cell_states>> per(entries.size());
+  for (const auto& m : v.mirrors) {
+    for (std::size_t i = 0; i < m->cells.size() && i < per.size(); ++i) {
+      ++per[i][static_cast<std::size_t>(m->cells[i].state)];
+    }
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const CatalogEntry& e = entries[i];
+    const auto notes = v.notes.find(e.key);
+    std::string title;
+    if (notes != v.notes.end()) {
+      for (const TorrentNote& n : notes->second) {
+        title += (title.empty() ? "" : "\n") + n.code + ": " + n.message;
+      }
+    }
+    h += "<tr data-torrent=\"" + e.key + "\"><th title=\"" + html_escape(title) + "\">" +
+         html_escape(e.torrent->name) + (notes != v.notes.end() ? " *" : "") + "</th><td>" +
+         e.key.substr(0, 12) + "</td>";
+    for (const CellState s : k_states) {
+      const std::uint64_t n = s == CellState::stale ? per[i][static_cast<std::size_t>(s)] - never
+                                                    : per[i][static_cast<std::size_t>(s)];
+      h += number_cell(n, std::string(state_name(s)));
+    }
+    h += number_cell(never, "never") + "</tr>\n";
+  }
+  h += "</table>\n";
+  if (!v.notes.empty()) {
     h += "<h2>Torrent notes</h2>\n<p>About the torrents themselves, on every mirror (no mirror "
          "can fix them; the mirrors stay listed):</p>\n<ul id=\"notes\">\n";
-    for (const CatalogEntry& e : catalog.entries()) {
-      const auto notes = listing.notes.find(e.key);
-      if (notes == listing.notes.end()) {
+    for (const CatalogEntry& e : entries) {
+      const auto notes = v.notes.find(e.key);
+      if (notes == v.notes.end()) {
         continue;
       }
       for (const TorrentNote& n : notes->second) {
@@ -187,9 +298,43 @@ std::string render_dashboard(const Catalog& catalog, const Listing& listing, std
     }
     h += "</ul>\n";
   }
-  h += "<p>JSON: <a href=\"/api/v1/mirrors\">/api/v1/mirrors</a> · metrics: "
+  h += "<p>JSON: <a href=\"/api/v1/mirrors?torrents=false\">/api/v1/mirrors?torrents=false</a> "
+       "(summaries), <a href=\"/api/v1/mirrors\">/api/v1/mirrors</a> (every cell) · metrics: "
        "<a href=\"/metrics\">/metrics</a></p>\n</body></html>\n";
   return h;
+}
+
+std::string render_mirror_page(const DashboardView& v, const MirrorStatus& m)
+{
+  const std::string status = mirror_status(m.row, v.now, v.stale_after_s);
+  std::string h = head(m.row.name + " - webseed-collector");
+  h += "<p><a href=\"/\">all mirrors</a></p>\n<h1>" + html_escape(m.row.name) +
+       "</h1>\n<p id=\"mirror\">base URL <a href=\"" + html_escape(m.row.base_url) + "\">" +
+       html_escape(m.row.base_url) + "</a>; status <span data-status=\"" + status + "\">" + status +
+       "</span>; last report " + html_escape(age(m.row.last_report_at, v.now)) +
+       "; last judged report " + html_escape(age(m.row.judged_at, v.now)) + "</p>\n";
+  h += "<table id=\"cells\">\n<tr><th>torrent</th><th>state</th><th>reason</th><th>clients "
+       "(from the report)</th></tr>\n";
+  const std::vector<CatalogEntry>& entries = v.catalog.entries();
+  for (std::size_t i = 0; i < entries.size() && i < m.cells.size(); ++i) {
+    const IndexCell& c = m.cells[i];
+    const std::string state(state_name(c.state));
+    const auto notes = v.notes.find(entries[i].key);
+    h += "<tr data-torrent=\"" + entries[i].key + "\"><th>" +
+         html_escape(entries[i].torrent->name) + (notes != v.notes.end() ? " *" : "") +
+         "</th><td class=\"c " + state + "\">" + state + "</td><td class=\"r\">" +
+         html_escape(c.reason) + "</td><td>" +
+         (c.clients ? html_escape(clients_line(*c.clients)) : std::string()) + "</td></tr>\n";
+  }
+  h += "</table>\n<p>JSON: <a href=\"/api/v1/mirrors/" + query_escape(m.row.name) +
+       "\">/api/v1/mirrors/" + html_escape(m.row.name) + "</a></p>\n</body></html>\n";
+  return h;
+}
+
+std::string render_not_found(std::string_view what)
+{
+  return head("webseed-collector") + "<p><a href=\"/\">all mirrors</a></p>\n<p>" +
+         html_escape(what) + "</p>\n</body></html>\n";
 }
 
 } // namespace collector

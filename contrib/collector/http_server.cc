@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -167,7 +168,7 @@ private:
       try {
         early = m_shared.check_head(head);
       } catch (const std::exception&) {
-        early = HttpResponse{500, "application/json", R"({"error":"internal error"})", {}};
+        early = HttpResponse{500, "application/json", R"({"error":"internal error"})", {}, {}};
       }
       if (early) {
         m_early = true;
@@ -184,7 +185,8 @@ private:
         HttpResponse busy{503,
                           "application/json",
                           R"({"error":"too many request bodies at once; send it again later"})",
-                          {{"Retry-After", "5"}}};
+                          {{"Retry-After", "5"}},
+                          {}};
         m_early = true;
         send(busy, req.version(), false);
         return;
@@ -235,10 +237,11 @@ private:
       r.body.shrink_to_fit();
       unreserve();
     } catch (const std::exception& e) {
-      out = HttpResponse{500, "application/json", std::string(R"({"error":"internal error"})"), {}};
+      out = HttpResponse{
+          500, "application/json", std::string(R"({"error":"internal error"})"), {}, {}};
     }
     unreserve();
-    send(out, req.version(), req.keep_alive());
+    send(std::move(out), req.version(), req.keep_alive());
   }
 
   static HttpRequest to_request(const http::request<http::string_body>& req)
@@ -262,11 +265,15 @@ private:
     HttpResponse out;
     out.status = status;
     out.body = std::string(R"({"error":")") + message + "\"}";
-    send(out, 11, false);
+    send(std::move(out), 11, false);
   }
 
-  void send(const HttpResponse& out, unsigned version, bool keep_alive)
+  void send(HttpResponse out, unsigned version, bool keep_alive)
   {
+    if (out.stream) {
+      send_stream(std::move(out), version, keep_alive);
+      return;
+    }
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(out.status), version);
     res->set(http::field::server, "webseed-collector");
@@ -279,7 +286,7 @@ private:
       res->content_length(out.body.size());
       m_head = false;
     } else {
-      res->body() = out.body;
+      res->body() = std::move(out.body);
       res->prepare_payload();
     }
     beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
@@ -294,6 +301,88 @@ private:
             self->drain(); // let the client read the answer before the close
           }
         });
+  }
+
+  // The headers of a streamed answer, then its pieces as chunks (HTTP/1.1) or raw bytes until
+  // the close (HTTP/1.0); each write has the io deadline.
+  void send_stream(HttpResponse out, unsigned version, bool keep_alive)
+  {
+    auto res = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(out.status), version);
+    res->set(http::field::server, "webseed-collector");
+    res->set(http::field::content_type, out.content_type);
+    for (const auto& [name, value] : out.headers) {
+      res->set(name, value);
+    }
+    const bool chunked = version >= 11;
+    if (chunked) {
+      res->chunked(true);
+    }
+    res->keep_alive(keep_alive && chunked);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    const bool head = std::exchange(m_head, false);
+    auto producer = std::make_shared<std::function<bool(std::string&)>>(std::move(out.stream));
+    beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+    http::async_write_header(m_stream, *serializer,
+                             [self = this->shared_from_this(), res, serializer, producer, head,
+                              chunked](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 self->close();
+                               } else if (head) {
+                                 self->finish(res->keep_alive());
+                               } else {
+                                 self->write_piece(producer, chunked, res->keep_alive());
+                               }
+                             });
+  }
+
+  void write_piece(const std::shared_ptr<std::function<bool(std::string&)>>& producer, bool chunked,
+                   bool keep_alive)
+  {
+    std::string piece;
+    bool more = false;
+    try {
+      more = (*producer)(piece);
+    } catch (const std::exception&) {
+      close(); // the answer cannot be finished: the client sees it cut short
+      return;
+    }
+    auto frame = std::make_shared<std::string>();
+    if (chunked) {
+      if (!piece.empty()) {
+        char size[24];
+        std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+        *frame = size;
+        *frame += piece;
+        *frame += "\r\n";
+      }
+      if (!more) {
+        *frame += "0\r\n\r\n";
+      }
+    } else {
+      *frame = std::move(piece);
+    }
+    beast::get_lowest_layer(m_stream).expires_after(m_options.io_timeout);
+    net::async_write(m_stream, net::buffer(*frame),
+                     [self = this->shared_from_this(), frame, producer, chunked, more,
+                      keep_alive](beast::error_code ec, std::size_t) {
+                       if (ec) {
+                         self->close();
+                       } else if (more) {
+                         self->write_piece(producer, chunked, keep_alive);
+                       } else {
+                         self->finish(keep_alive);
+                       }
+                     });
+  }
+
+  void finish(bool keep_alive)
+  {
+    if (keep_alive) {
+      read_header();
+    } else {
+      close();
+    }
   }
 
   // After an early answer (413) the client may still be sending: read and discard for a

@@ -45,6 +45,11 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers; // extra headers
+  // A body made piece by piece as the client reads it (`body` is then ignored): each call
+  // appends the next piece to its argument and returns false after the last one. Sent
+  // chunked (HTTP/1.0: until the close), so one piece at a time is held per connection.
+  // Called on the server's threads, one call at a time per response; a throw ends the answer.
+  std::function<bool(std::string&)> stream;
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <limits>
 
 namespace collector {
 
@@ -53,8 +54,6 @@ std::vector<std::string> Listing::base_urls(const std::string& key) const
   return out;
 }
 
-namespace {
-
 // {"libtorrent": true, ...} as stored from a report; malformed or non-boolean entries are
 // left out (a report passed the schema, but the database is not trusted with our output).
 std::map<std::string, bool> parse_clients(const std::string& text)
@@ -72,7 +71,54 @@ std::map<std::string, bool> parse_clients(const std::string& text)
   return out;
 }
 
-} // namespace
+const CatalogEntry* claimed_entry(const Catalog& catalog, const Claim& c)
+{
+  const CatalogEntry* e = catalog.find(!c.info_hash_v1.empty() ? c.info_hash_v1 : c.info_hash_v2);
+  if (!e && !c.info_hash_v2.empty()) {
+    e = catalog.find(c.info_hash_v2);
+  }
+  return e;
+}
+
+Cell cell_for(const MirrorRow& m, const Claim* claim, const SpotCheck* spot,
+              const ListingPolicy& policy, bool with_clients)
+{
+  Cell c;
+  if (m.disabled) {
+    c = {CellState::off, "disabled by the central team"};
+  } else if (!m.opted_in) {
+    c = {CellState::off, "withdrawn by the mirror (not opted in)"};
+  } else if (!m.judged_at || policy.now - *m.judged_at > policy.stale_after_s) {
+    c = {CellState::stale, m.judged_at
+                               ? "no judged report for " + duration_text(policy.now - *m.judged_at)
+                               : "never reported a judged tree"};
+  } else if (claim == nullptr) {
+    c = {CellState::unknown, "the last report does not mention this torrent"};
+  } else if (!claim->ready) {
+    c = {CellState::not_ready, claim->reason.empty() ? "not ready" : claim->reason};
+  } else if (!policy.spot_checks) {
+    c = {CellState::listed, "ready (spot checks off)"};
+  } else if (spot == nullptr) {
+    c = {CellState::pending, "ready by its report; awaiting the collector's spot check"};
+  } else if (!spot->ok) {
+    c = {CellState::spot_failed, "spot check failed: " + spot->reason};
+  } else {
+    c = {CellState::listed, "ready; spot check passed: " + spot->reason};
+  }
+  if (with_clients && claim != nullptr && !claim->clients_json.empty()) {
+    c.clients = parse_clients(claim->clients_json);
+  }
+  return c;
+}
+
+std::int64_t cells_change_at(const MirrorRow& m, const ListingPolicy& policy)
+{
+  if (m.disabled || !m.opted_in || !m.judged_at) {
+    return std::numeric_limits<std::int64_t>::max();
+  }
+  const std::int64_t stale_from = *m.judged_at + policy.stale_after_s + 1;
+  return stale_from > policy.now ? stale_from : policy.now + 60;
+}
 
 Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mirrors,
                         const std::vector<Claim>& claims, const std::vector<SpotCheck>& spots,
@@ -82,11 +128,7 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
   l.mirrors = mirrors;
   std::map<std::pair<std::string, std::string>, const Claim*> claim_of;
   for (const Claim& c : claims) {
-    const CatalogEntry* e = catalog.find(!c.info_hash_v1.empty() ? c.info_hash_v1 : c.info_hash_v2);
-    if (!e && !c.info_hash_v2.empty()) {
-      e = catalog.find(c.info_hash_v2);
-    }
-    if (e) {
+    if (const CatalogEntry* e = claimed_entry(catalog, c)) {
       claim_of[{c.mirror, e->key}] = &c;
     }
   }
@@ -96,35 +138,10 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
   }
   for (const MirrorRow& m : mirrors) {
     for (const CatalogEntry& e : catalog.entries()) {
-      Cell c;
       const auto claim = claim_of.find({m.name, e.key});
       const auto spot = spot_of.find({m.name, e.key});
-      if (m.disabled) {
-        c = {CellState::off, "disabled by the central team"};
-      } else if (!m.opted_in) {
-        c = {CellState::off, "withdrawn by the mirror (not opted in)"};
-      } else if (!m.judged_at || policy.now - *m.judged_at > policy.stale_after_s) {
-        c = {CellState::stale,
-             m.judged_at ? "no judged report for " + duration_text(policy.now - *m.judged_at)
-                         : "never reported a judged tree"};
-      } else if (claim == claim_of.end()) {
-        c = {CellState::unknown, "the last report does not mention this torrent"};
-      } else if (!claim->second->ready) {
-        c = {CellState::not_ready,
-             claim->second->reason.empty() ? "not ready" : claim->second->reason};
-      } else if (!policy.spot_checks) {
-        c = {CellState::listed, "ready (spot checks off)"};
-      } else if (spot == spot_of.end()) {
-        c = {CellState::pending, "ready by its report; awaiting the collector's spot check"};
-      } else if (!spot->second->ok) {
-        c = {CellState::spot_failed, "spot check failed: " + spot->second->reason};
-      } else {
-        c = {CellState::listed, "ready; spot check passed: " + spot->second->reason};
-      }
-      if (claim != claim_of.end() && !claim->second->clients_json.empty()) {
-        c.clients = parse_clients(claim->second->clients_json);
-      }
-      l.cells[{m.name, e.key}] = std::move(c);
+      l.cells[{m.name, e.key}] = cell_for(m, claim == claim_of.end() ? nullptr : claim->second,
+                                          spot == spot_of.end() ? nullptr : spot->second, policy);
     }
   }
   std::map<std::string, std::vector<const Claim*>> claims_of;
@@ -147,8 +164,7 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
   return l;
 }
 
-std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
-                                       const std::vector<const Claim*>& claims)
+std::vector<TorrentNote> torrent_own_notes(const CatalogEntry& entry)
 {
   std::vector<TorrentNote> notes;
   const agent::Torrent& t = *entry.torrent;
@@ -158,19 +174,36 @@ std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
                        agent::client_names(agent::affected_clients(*f))});
     }
   }
-  const bool everywhere =
-      !claims.empty() && std::all_of(claims.begin(), claims.end(), [](const Claim* c) {
-        const auto codes = nlohmann::json::parse(c->codes_json, nullptr, false);
-        return codes.is_array() &&
-               std::find(codes.begin(), codes.end(), "pad-files-not-served") != codes.end();
-      });
-  if (everywhere) {
-    notes.push_back(
-        {"pad-files-not-served",
-         "no mirror serves this torrent's BEP 47 pad files (NAME/.pad/N): aria2 and "
-         "Transmission 3 fail on it everywhere; ship zero-filled .pad/N files in the "
-         "torrent-symlinks tree, or make the torrent without pad files",
-         agent::client_names(agent::client_row(agent::Code::pad_files_not_served).clients)});
+  return notes;
+}
+
+bool says_pad_files_not_served(const Claim& c)
+{
+  if (c.codes_json.find("pad-files-not-served") == std::string::npos) {
+    return false; // no parse for the common case
+  }
+  const auto codes = nlohmann::json::parse(c.codes_json, nullptr, false);
+  return codes.is_array() &&
+         std::find(codes.begin(), codes.end(), "pad-files-not-served") != codes.end();
+}
+
+TorrentNote pad_files_note()
+{
+  return {"pad-files-not-served",
+          "no mirror serves this torrent's BEP 47 pad files (NAME/.pad/N): aria2 and "
+          "Transmission 3 fail on it everywhere; ship zero-filled .pad/N files in the "
+          "torrent-symlinks tree, or make the torrent without pad files",
+          agent::client_names(agent::client_row(agent::Code::pad_files_not_served).clients)};
+}
+
+std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
+                                       const std::vector<const Claim*>& claims)
+{
+  std::vector<TorrentNote> notes = torrent_own_notes(entry);
+  if (!claims.empty() && std::all_of(claims.begin(), claims.end(), [](const Claim* c) {
+        return says_pad_files_not_served(*c);
+      })) {
+    notes.push_back(pad_files_note());
   }
   return notes;
 }

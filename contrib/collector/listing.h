@@ -48,6 +48,7 @@ struct TorrentNote {
   std::string code;
   std::string message;
   std::vector<std::string> clients; // the families it concerns
+  bool operator==(const TorrentNote&) const = default;
 };
 
 struct Listing {
@@ -65,6 +66,23 @@ struct ListingPolicy {
   bool spot_checks = true;
 };
 
+// One cell: `claim` the mirror's claim about the torrent (nullptr: none), `spot` the
+// collector's last spot check of the pair (nullptr: none). `clients` is filled from the claim
+// (unless with_clients is false: then the caller reads parse_clients itself).
+Cell cell_for(const MirrorRow& mirror, const Claim* claim, const SpotCheck* spot,
+              const ListingPolicy& policy, bool with_clients = true);
+
+// A claim's stored {"libtorrent": true, ...}; malformed or non-boolean entries left out.
+std::map<std::string, bool> parse_clients(const std::string& text);
+
+// The catalog entry a claim is about (by v1, else v2 hash); nullptr when none.
+const CatalogEntry* claimed_entry(const Catalog& catalog, const Claim& claim);
+
+// Does time alone change this mirror's cells, and when next: the first second its last judged
+// report is older than stale_after (when fresh), `now` + 60 for a stale one (the "no judged
+// report for ..." text); INT64_MAX when never (disabled, withdrawn, never judged).
+std::int64_t cells_change_at(const MirrorRow& mirror, const ListingPolicy& policy);
+
 Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mirrors,
                         const std::vector<Claim>& claims, const std::vector<SpotCheck>& spots,
                         const ListingPolicy& policy);
@@ -73,6 +91,12 @@ Listing compute_listing(const Catalog& catalog, const std::vector<MirrorRow>& mi
 // (claims: those of enabled, opted-in mirrors).
 std::vector<TorrentNote> torrent_notes(const CatalogEntry& entry,
                                        const std::vector<const Claim*>& claims);
+
+// The parts of torrent_notes: what the torrent itself says; whether a claim says the mirror
+// does not serve the pad files; the note when every claim says so.
+std::vector<TorrentNote> torrent_own_notes(const CatalogEntry& entry);
+bool says_pad_files_not_served(const Claim& claim);
+TorrentNote pad_files_note();
 
 // "libtorrent yes, transmission no, aria2 yes"; "" when `clients` is empty.
 std::string clients_line(const std::map<std::string, bool>& clients);

@@ -133,11 +133,17 @@ TEST_CASE("dashboard escapes what mirrors and torrents say", "[collector]")
   CHECK(html_escape("<script>alert('x')</script> & \"") ==
         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;");
   const Catalog empty;
-  std::vector<MirrorRow> mirrors = {mirror("<b>evil</b>", 100)};
-  const Listing l = compute_listing(empty, mirrors, {}, {}, ListingPolicy{200, 3600, true});
-  const std::string html = render_dashboard(empty, l, 200, 3600);
-  CHECK(html.find("<b>evil</b>") == std::string::npos);
-  CHECK(html.find("&lt;b&gt;evil&lt;/b&gt;") != std::string::npos);
+  auto status = std::make_shared<MirrorStatus>();
+  status->row = mirror("<b>evil</b>", 100);
+  status->main_reason = "<i>why</i>";
+  const ListingIndex::Snapshot mirrors{status};
+  const std::map<std::string, std::vector<TorrentNote>> notes;
+  const DashboardView view{empty, mirrors, notes, 200, 3600};
+  for (const std::string& html : {render_overview(view), render_mirror_page(view, *status)}) {
+    CHECK(html.find("<b>evil</b>") == std::string::npos);
+    CHECK(html.find("&lt;b&gt;evil&lt;/b&gt;") != std::string::npos);
+    CHECK(html.find("<i>") == std::string::npos);
+  }
 }
 
 TEST_CASE("listing: per-client usability per cell, torrent notes once per torrent",
@@ -181,18 +187,15 @@ TEST_CASE("listing: per-client usability per cell, torrent notes once per torren
   REQUIRE(l.notes.at(key).size() == 1);
   CHECK(l.notes.at(key)[0].code == "pad-files-not-served");
   CHECK(l.notes.at(key)[0].clients == std::vector<std::string>{"transmission", "aria2"});
-  const std::string html = render_dashboard(*catalog, l, now, 12 * 3600);
-  CHECK(html.find("Torrent notes") != std::string::npos);
-  CHECK(html.find("clients: aria2 no, libtorrent yes, transmission yes") != std::string::npos);
 
   // one mirror serves them: no note
   claims[1].codes_json = "[]";
   l = compute_listing(*catalog, mirrors, claims, {}, policy);
   CHECK(l.notes.count(key) == 0);
-  CHECK(render_dashboard(*catalog, l, now, 12 * 3600).find("Torrent notes") == std::string::npos);
 }
 
-TEST_CASE("listing: a torrent with quirks clients accept gets its note once", "[collector][clients]")
+TEST_CASE("listing: a torrent with quirks clients accept gets its note once",
+          "[collector][clients]")
 {
   agent::testing::TempTree t;
   t.file("torrents/a.torrent",

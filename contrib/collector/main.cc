@@ -179,41 +179,88 @@ int serve(const CollectorConfig& config)
   std::condition_variable stopping;
   bool stop = false;
   std::atomic<bool> cancel{false}; // in-flight spot checks end at once on SIGTERM
+  // A round every round_every; rounds overlap when one waits for a slow mirror (they share
+  // `in_flight`, so each mirror is in one round at a time): a mirror that reports meanwhile is
+  // checked by the next round (spot_check.h).
   std::thread checker([&] {
     if (!config.spot.enabled) {
       return;
     }
+    InFlight in_flight;
+    std::mutex log_mutex;
+    struct Running {
+      std::thread thread;
+      std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Running> rounds;
+    const auto reap = [&](bool all) {
+      std::erase_if(rounds, [&](Running& r) {
+        if (!all && !r.done->load()) {
+          return false;
+        }
+        r.thread.join();
+        return true;
+      });
+    };
     std::unique_lock lock(mutex);
     while (!stop) {
       lock.unlock();
-      const SpotRound round = spot_check_round(*store, catalog, config, now(), &cancel);
-      for (const std::string& m : round.messages) {
-        std::cerr << "webseed-collector: " << m << '\n';
-      }
+      reap(false);
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      rounds.push_back({std::thread([&, done] {
+                          const SpotRound round =
+                              spot_check_round(*store, catalog, config, now(), &cancel, &in_flight);
+                          {
+                            std::lock_guard logging(log_mutex);
+                            for (const std::string& m : round.messages) {
+                              std::cerr << "webseed-collector: " << m << '\n';
+                            }
+                          }
+                          *done = true;
+                        }),
+                        done});
       lock.lock();
       stopping.wait_for(lock, std::chrono::seconds(config.spot.round_every_s),
                         [&] { return stop; });
     }
+    lock.unlock();
+    reap(true);
   });
-  std::thread watcher([&] { // events: successive listings compared every few seconds
+  std::thread watcher([&] { // events: each changed mirror status compared every few seconds
     KnownStates known = (*events)->last_states();
-    std::shared_ptr<const Listing> seen;
+    std::map<std::string, std::shared_ptr<const MirrorStatus>> seen; // immutable, replaced
     const std::string dir = config.database.substr(0, config.database.rfind('/') + 1);
     const EventHook hook{config.events.on_mirror_change,
                          std::chrono::seconds(config.events.hook_timeout_s),
                          dir + "on_mirror_change.log"};
+    std::vector<CellView> cells;
     std::unique_lock lock(mutex);
     while (!stop) {
       lock.unlock();
-      const auto listing = ctx.listing.get(
-          *store, catalog, ListingPolicy{now(), config.stale_after_s, config.spot.enabled});
-      if (listing != seen) { // the same shared listing: nothing changed
-        const EventsOutcome out =
-            watch_events(**events, known, *listing, now(), config.events.retention_s, hook);
-        for (const std::string& line : out.lines) {
-          std::cerr << "webseed-collector: " << line << '\n';
+      const std::int64_t at = now();
+      std::vector<Event> found;
+      std::vector<std::shared_ptr<const MirrorStatus>> changed;
+      for (const auto& status : ctx.index.mirrors(at)) {
+        if (seen[status->row.name] == status) {
+          continue; // the same status object: nothing changed
         }
-        seen = out.recorded ? listing : nullptr;
+        cells.clear();
+        for (std::size_t i = 0; i < std::min(status->cells.size(), catalog.entries().size()); ++i) {
+          cells.push_back(
+              CellView{catalog.entries()[i].key, status->cells[i].state, status->cells[i].reason});
+        }
+        diff_mirror(known, status->row, cells, at, found);
+        changed.push_back(status);
+      }
+      const EventsOutcome out =
+          record_events(**events, known, found, at, config.events.retention_s, hook);
+      for (const std::string& line : out.lines) {
+        std::cerr << "webseed-collector: " << line << '\n';
+      }
+      if (out.recorded) {
+        for (auto& status : changed) {
+          seen[status->row.name] = std::move(status);
+        }
       }
       lock.lock();
       stopping.wait_for(lock, std::chrono::seconds(2), [&] { return stop; });

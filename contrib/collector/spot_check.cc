@@ -42,7 +42,7 @@ bool canary_loads(const CollectorConfig& config, const std::atomic<bool>* cancel
 
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
                            const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
-                           const std::atomic<bool>* cancel)
+                           const std::atomic<bool>* cancel, std::uint64_t wanted)
 {
   const agent::Torrent& t = *entry.torrent;
   SpotOutcome outcome;
@@ -65,7 +65,8 @@ SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
   }
   std::vector<std::uint64_t> pieces;
   std::uniform_int_distribution<std::uint64_t> pick(0, count == 0 ? 0 : count - 1);
-  for (std::uint64_t i = 0; i < std::min<std::uint64_t>(config.spot.pieces, count); ++i) {
+  const std::uint64_t asked = wanted == 0 ? config.spot.pieces : wanted;
+  for (std::uint64_t i = 0; i < std::min<std::uint64_t>(asked, count); ++i) {
     std::uint64_t p = pick(random);
     while (std::find(pieces.begin(), pieces.end(), p) != pieces.end()) {
       p = (p + 1) % count;
@@ -115,46 +116,98 @@ SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
 }
 
 SpotRound spot_check_round(Store& store, const Catalog& catalog, const CollectorConfig& config,
-                           std::int64_t now, const std::atomic<bool>* cancel)
+                           std::int64_t now, const std::atomic<bool>* cancel, InFlight* in_flight)
 {
   SpotRound round;
   const std::vector<MirrorRow> mirrors = store.mirrors();
-  const std::vector<SpotCheck> previous = store.spot_checks();
-  const ListingPolicy policy{now, config.stale_after_s, false};
-  const Listing claimed = compute_listing(catalog, mirrors, store.claims(), {}, policy);
-  std::map<std::pair<std::string, std::string>, const SpotCheck*> last;
-  for (const SpotCheck& s : previous) {
-    last[{s.mirror, s.info_hash}] = &s;
-  }
+  const std::vector<CatalogEntry>& entries = catalog.entries();
   struct Due {
     std::int64_t last;
     const MirrorRow* mirror;
     const CatalogEntry* entry;
+    std::uint64_t pieces; // 0: spot_check.pieces
+    std::uint64_t turn;   // never-checked pairs: the mirror's 1st, 2nd, ... (mirrors take turns)
   };
   std::vector<Due> due;
-  for (const MirrorRow& m : mirrors) {
-    for (const CatalogEntry& e : catalog.entries()) {
-      if (claimed.cell(m.name, e.key).state != CellState::listed) {
-        continue; // claimed ready, enabled, opted in, fresh (listed when spot checks are off)
-      }
-      const auto it = last.find({m.name, e.key});
-      if (it == last.end()) {
-        due.push_back({0, &m, &e}); // never checked: first
-        continue;
-      }
-      const SpotCheck& p = *it->second;
-      const std::int64_t wait =
-          p.ok ? config.spot.interval_s
-               : std::min(config.spot.interval_s, config.spot.retry_failed_after_s);
-      if (now - p.checked_at >= wait) {
-        due.push_back({p.checked_at, &m, &e});
+  std::mt19937_64 pick{std::random_device{}()};
+  for (const MirrorRow& m : mirrors) { // one mirror's rows at a time: memory bounded
+    if (m.disabled || !m.opted_in || !m.judged_at || now - *m.judged_at > config.stale_after_s) {
+      continue;
+    }
+    const std::vector<Claim> claims = store.claims_of(m.name);
+    const std::vector<SpotCheck> spots = store.spot_checks_of(m.name);
+    std::vector<const Claim*> claim_of(entries.size(), nullptr);
+    for (const Claim& c : claims) {
+      if (const CatalogEntry* e = claimed_entry(catalog, c)) {
+        claim_of[static_cast<std::size_t>(e - entries.data())] = &c;
       }
     }
+    std::vector<const SpotCheck*> last(entries.size(), nullptr);
+    for (const SpotCheck& c : spots) {
+      if (const CatalogEntry* e = catalog.find(c.info_hash); e && e->key == c.info_hash) {
+        last[static_cast<std::size_t>(e - entries.data())] = &c;
+      }
+    }
+    std::vector<const CatalogEntry*> passed; // this mirror's claimed pairs that passed
+    std::int64_t newest = 0;
+    // Turns: a mirror with k pairs checked already offers its next never-checked pair as turn
+    // k, so every mirror's first check comes before any mirror's second, and so on.
+    std::uint64_t fresh = static_cast<std::uint64_t>(
+        std::count_if(last.begin(), last.end(), [](const SpotCheck* c) { return c != nullptr; }));
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const CatalogEntry& e = entries[i];
+      if (claim_of[i] == nullptr || !claim_of[i]->ready) {
+        continue; // claimed ready (the mirror: enabled, opted in, fresh; see above)
+      }
+      if (last[i] == nullptr) {
+        due.push_back({0, &m, &e, 0, fresh++}); // never checked: first, mirrors taking turns
+        continue;
+      }
+      const SpotCheck& p = *last[i];
+      if (p.ok) {
+        passed.push_back(&e);
+        newest = std::max(newest, p.checked_at);
+      } else if (now - p.checked_at >=
+                 std::min(config.spot.interval_s, config.spot.retry_failed_after_s)) {
+        due.push_back({p.checked_at, &m, &e, 0, 0});
+      }
+    }
+    if (!passed.empty() && now - newest >= config.spot.interval_s) { // one sampled pair
+      std::uniform_int_distribution<std::size_t> one(0, passed.size() - 1);
+      due.push_back({newest, &m, passed[one(pick)], 1, 0});
+    }
   }
-  std::stable_sort(due.begin(), due.end(),
-                   [](const Due& a, const Due& b) { return a.last < b.last; });
+  std::size_t slots = std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors);
+  if (in_flight != nullptr) { // mirrors another round is checking are left to it
+    std::lock_guard lock(in_flight->mutex);
+    std::erase_if(due, [&](const Due& d) { return in_flight->mirrors.contains(d.mirror->name); });
+    slots = in_flight->mirrors.size() >= slots ? 0 : slots - in_flight->mirrors.size();
+    if (slots == 0) {
+      due.clear();
+    }
+  }
+  std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) {
+    return std::pair(a.last, a.turn) < std::pair(b.last, b.turn);
+  });
   if (due.size() > config.spot.max_checks_per_round) {
     due.resize(config.spot.max_checks_per_round);
+  }
+  if (config.spot.bytes_per_hour > 0) { // this round's share of the hour's piece bytes
+    const std::uint64_t budget =
+        config.spot.bytes_per_hour * static_cast<std::uint64_t>(config.spot.round_every_s) / 3600;
+    std::uint64_t spent = 0;
+    std::size_t keep = 0;
+    for (; keep < due.size(); ++keep) {
+      const agent::Torrent& t = *due[keep].entry->torrent;
+      const std::uint64_t cost =
+          (due[keep].pieces == 0 ? config.spot.pieces : due[keep].pieces) *
+          (t.piece_length > config.spot.max_piece_bytes ? 0 : t.piece_length);
+      if (keep > 0 && spent + cost > budget) {
+        break;
+      }
+      spent += cost;
+    }
+    due.resize(keep);
   }
   // The due pairs of each mirror, in priority order; mirrors checked concurrently (at most
   // max_concurrent_mirrors at once), each mirror's pairs one after the other until its
@@ -170,6 +223,18 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
       groups[it->second].push_back(i);
     }
   }
+  if (in_flight != nullptr) { // ours until each mirror's group is done
+    std::lock_guard lock(in_flight->mutex);
+    for (const auto& g : groups) {
+      in_flight->mirrors.insert(due[g.front()].mirror->name);
+    }
+  }
+  const auto release = [&](std::size_t g) {
+    if (in_flight != nullptr) {
+      std::lock_guard lock(in_flight->mutex);
+      in_flight->mirrors.erase(due[groups[g].front()].mirror->name);
+    }
+  };
   std::vector<std::optional<SpotOutcome>> outcomes(due.size());
   std::atomic<std::size_t> next_group{0};
   std::random_device seed;
@@ -182,7 +247,8 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
         if ((cancel != nullptr && cancel->load()) || std::chrono::steady_clock::now() >= deadline) {
           break; // the rest of this mirror waits for the next round
         }
-        SpotOutcome r = spot_check_one(*due[i].entry, *due[i].mirror, config, random, now, cancel);
+        SpotOutcome r = spot_check_one(*due[i].entry, *due[i].mirror, config, random, now, cancel,
+                                       due[i].pieces);
         if (cancel != nullptr && cancel->load()) {
           break; // cut short: not a verdict
         }
@@ -191,11 +257,11 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
         }
         outcomes[i] = std::move(r);
       }
+      release(g);
     }
   };
   {
-    const std::size_t n = std::min<std::size_t>(
-        groups.size(), std::max<std::uint64_t>(1, config.spot.max_concurrent_mirrors));
+    const std::size_t n = std::min<std::size_t>(groups.size(), slots);
     std::vector<std::thread> workers;
     for (std::size_t w = 1; w < n; ++w) {
       workers.emplace_back(work, seed());

@@ -16,8 +16,12 @@
 //
 // Mirrors are checked concurrently (spot_check.max_concurrent_mirrors), each mirror's due
 // pairs one after the other within spot_check.mirror_deadline: a stalled mirror delays only
-// itself. Never-checked pairs come first, then the oldest; a failed pair is due again after
-// spot_check.retry_failed_after, a passed one after spot_check.interval.
+// itself. Rounds may overlap (serve starts one every round_every, whether or not the previous
+// one still waits for a slow mirror; they share an InFlight): a mirror is in one round at a
+// time, and a mirror that reported while a round waited for a stalled one is checked by the
+// next round, not after the stalled one's deadline. Never-checked pairs come first, then the
+// oldest; a failed pair is due again after spot_check.retry_failed_after, a passed one after
+// spot_check.interval.
 #pragma once
 
 #include "catalog.h"
@@ -26,11 +30,19 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace collector {
+
+// The mirrors being checked by any round now (shared by overlapping rounds).
+struct InFlight {
+  std::mutex mutex;
+  std::set<std::string> mirrors;
+};
 
 struct SpotRound {
   std::size_t checked = 0;
@@ -51,15 +63,20 @@ struct SpotOutcome {
 // One check: `pieces` random whole pieces of `entry` from `base_url`. `ok` with what was
 // verified, or the first problem: its finding code and the mirror's URL (published).
 // `cancel` (may be nullptr) ends the check's requests at once when it becomes true.
+// `pieces`: how many (0: spot_check.pieces).
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
                            const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
-                           const std::atomic<bool>* cancel = nullptr);
+                           const std::atomic<bool>* cancel = nullptr, std::uint64_t pieces = 0);
 
 // One round over the pairs that need a check (claimed ready, enabled, opted in, not stale,
 // never checked or checked longer than interval ago), recorded in `store`.
 // `cancel` true (e.g. SIGTERM): the round ends within a fraction of a second; checks cut
-// short are not recorded.
+// short are not recorded. `in_flight` (may be nullptr): mirrors in it are left out, the
+// round's own are added while it checks them, and the round uses at most
+// max_concurrent_mirrors minus the mirrors other rounds are checking (none free: it checks
+// nothing).
 SpotRound spot_check_round(Store& store, const Catalog& catalog, const CollectorConfig& config,
-                           std::int64_t now, const std::atomic<bool>* cancel = nullptr);
+                           std::int64_t now, const std::atomic<bool>* cancel = nullptr,
+                           InFlight* in_flight = nullptr);
 
 } // namespace collector

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace collector {
 
@@ -165,7 +166,7 @@ std::expected<void, std::string> Store::add_mirror(const std::string& name,
                                                    const std::string& token_hash, std::int64_t now)
 {
   std::lock_guard lock(m_mutex);
-  const WriteCount counted(m_writes); // after the write, before the unlock
+  const WriteCount counted{*this, name}; // after the write, before the unlock
   Stmt s(m_db, "INSERT INTO mirrors(name, base_url, token_hash, created_at) VALUES(?,?,?,?)");
   s.bind(1, name).bind(2, base_url).bind(3, token_hash).bind(4, now);
   const int rc = s.step();
@@ -181,7 +182,7 @@ std::expected<void, std::string> Store::add_mirror(const std::string& name,
 bool Store::set_token(const std::string& name, const std::string& token_hash)
 {
   std::lock_guard lock(m_mutex);
-  const WriteCount counted(m_writes); // after the write, before the unlock
+  const WriteCount counted{*this, name}; // after the write, before the unlock
   Stmt s(m_db, "UPDATE mirrors SET token_hash = ? WHERE name = ?");
   s.bind(1, token_hash).bind(2, name);
   return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
@@ -190,7 +191,7 @@ bool Store::set_token(const std::string& name, const std::string& token_hash)
 bool Store::set_disabled(const std::string& name, bool disabled)
 {
   std::lock_guard lock(m_mutex);
-  const WriteCount counted(m_writes); // after the write, before the unlock
+  const WriteCount counted{*this, name}; // after the write, before the unlock
   Stmt s(m_db, "UPDATE mirrors SET disabled = ? WHERE name = ?");
   s.bind(1, std::int64_t{disabled ? 1 : 0}).bind(2, name);
   return s.step() == SQLITE_DONE && sqlite3_changes(m_db) == 1;
@@ -205,6 +206,18 @@ std::vector<MirrorRow> Store::mirrors()
     out.push_back(mirror_row(s));
   }
   return out;
+}
+
+std::optional<MirrorRow> Store::mirror(const std::string& name)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         (std::string("SELECT ") + k_mirror_columns + " FROM mirrors WHERE name = ?").c_str());
+  s.bind(1, name);
+  if (s.step() == SQLITE_ROW) {
+    return mirror_row(s);
+  }
+  return std::nullopt;
 }
 
 std::optional<MirrorRow> Store::mirror_by_token(const std::string& token_hash)
@@ -224,7 +237,7 @@ std::expected<Store::Ingest, std::string>
 Store::ingest(const std::string& mirror, const IngestedReport& report, std::int64_t now)
 {
   std::lock_guard lock(m_mutex);
-  const WriteCount counted(m_writes); // after the write, before the unlock
+  const WriteCount counted{*this, mirror}; // after the write, before the unlock
   try {
     Transaction tx(m_db);
     {
@@ -311,11 +324,10 @@ bool Store::has_report(const std::string& report_id)
   return s.step() == SQLITE_ROW;
 }
 
-std::vector<Claim> Store::claims()
+namespace {
+
+std::vector<Claim> read_claims(Stmt& s)
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT mirror, info_hash_v1, info_hash_v2, name, ready, codes, reason, "
-               "report_id, clients FROM claims ORDER BY mirror, name");
   std::vector<Claim> out;
   while (s.step() == SQLITE_ROW) {
     Claim c;
@@ -333,10 +345,33 @@ std::vector<Claim> Store::claims()
   return out;
 }
 
+constexpr const char* k_claim_columns =
+    "mirror, info_hash_v1, info_hash_v2, name, ready, codes, reason, report_id, clients";
+
+} // namespace
+
+std::vector<Claim> Store::claims()
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         (std::string("SELECT ") + k_claim_columns + " FROM claims ORDER BY mirror, name").c_str());
+  return read_claims(s);
+}
+
+std::vector<Claim> Store::claims_of(const std::string& mirror)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         (std::string("SELECT ") + k_claim_columns + " FROM claims WHERE mirror = ? ORDER BY name")
+             .c_str());
+  s.bind(1, mirror);
+  return read_claims(s);
+}
+
 void Store::record_spot_check(const SpotCheck& check)
 {
   std::lock_guard lock(m_mutex);
-  const WriteCount counted(m_writes); // after the write, before the unlock
+  const WriteCount counted{*this, check.mirror}; // after the write, before the unlock
   Stmt s(m_db, "INSERT OR REPLACE INTO spot_checks(mirror, info_hash, ok, reason, checked_at) "
                "VALUES(?,?,?,?,?)");
   s.bind(1, check.mirror)
@@ -351,6 +386,19 @@ std::vector<SpotCheck> Store::spot_checks()
 {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db, "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks");
+  std::vector<SpotCheck> out;
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4)});
+  }
+  return out;
+}
+
+std::vector<SpotCheck> Store::spot_checks_of(const std::string& mirror)
+{
+  std::lock_guard lock(m_mutex);
+  Stmt s(m_db,
+         "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks WHERE mirror = ?");
+  s.bind(1, mirror);
   std::vector<SpotCheck> out;
   while (s.step() == SQLITE_ROW) {
     out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4)});
@@ -380,6 +428,33 @@ Store::Version Store::version()
   Stmt s(m_db, "PRAGMA data_version");
   const std::int64_t others = s.step() == SQLITE_ROW ? s.integer(0) : -1;
   return {m_writes.load(), others};
+}
+
+void Store::written(const std::string& mirror)
+{
+  {
+    std::lock_guard lock(m_changed_mutex);
+    m_changed.insert(mirror);
+  }
+  ++m_writes;
+}
+
+std::set<std::string> Store::take_changed_mirrors()
+{
+  std::lock_guard lock(m_changed_mutex);
+  return std::exchange(m_changed, {});
+}
+
+std::optional<std::int64_t> Store::others_version(bool wait)
+{
+  std::unique_lock lock(m_mutex, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return std::nullopt;
+  }
+  Stmt s(m_db, "PRAGMA data_version");
+  return s.step() == SQLITE_ROW ? s.integer(0) : -1;
 }
 
 } // namespace collector

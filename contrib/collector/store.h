@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,6 +83,7 @@ public:
   bool set_token(const std::string& name, const std::string& token_hash); // false: no such mirror
   bool set_disabled(const std::string& name, bool disabled);
   std::vector<MirrorRow> mirrors();
+  std::optional<MirrorRow> mirror(const std::string& name);
   std::optional<MirrorRow> mirror_by_token(const std::string& token_hash);
 
   enum class Ingest { stored, duplicate };
@@ -93,8 +95,10 @@ public:
 
   bool has_report(const std::string& report_id); // stored (not pruned) already
   std::vector<Claim> claims();
+  std::vector<Claim> claims_of(const std::string& mirror); // one mirror's (its index)
   void record_spot_check(const SpotCheck& check);
   std::vector<SpotCheck> spot_checks();
+  std::vector<SpotCheck> spot_checks_of(const std::string& mirror);
   // Rows in the reports table (counted once, then kept by ingest: no scan per call).
   std::int64_t report_count();
   // From now on, each ingest also deletes up to 64 of that mirror's reports received more
@@ -107,17 +111,29 @@ public:
   using Version = std::pair<std::uint64_t, std::int64_t>;
   Version version();
 
+  // The mirrors this Store wrote about since the last call (ingest, spot check, add, disable,
+  // enable, token), and clears the set; taken under a lock of its own (never waits for a
+  // transaction). A write is in the set once it is done.
+  std::set<std::string> take_changed_mirrors();
+  // SQLite's data_version (writes by other connections: the `mirror` commands); nullopt when
+  // the database is busy with a write of this Store and `wait` is false.
+  std::optional<std::int64_t> others_version(bool wait);
+
 private:
   explicit Store(sqlite3* db) : m_db(db) {}
   struct WriteCount {
-    std::atomic<std::uint64_t>& n;
-    ~WriteCount() { ++n; }
+    Store& store;
+    std::string mirror;
+    ~WriteCount() { store.written(mirror); }
   };
+  void written(const std::string& mirror);
   sqlite3* m_db;
   std::mutex m_mutex;
   std::atomic<std::uint64_t> m_writes{0};
   std::int64_t m_report_rows = -1; // -1: not counted yet
   std::int64_t m_retention_s = 0;
+  std::mutex m_changed_mutex;
+  std::set<std::string> m_changed; // mirrors written about since take_changed_mirrors()
 };
 
 } // namespace collector

@@ -31,6 +31,25 @@ request, p50/p99 and requests/s, and the collector's peak RSS (VmHWM) after them
 shares one cached listing (contrib/collector/listing_cache.h): on the previous main each GET
 rebuilt the whole listing.
 
+Then the network's scale (issue 14): a collector whose catalog is --scale-torrents generated
+torrents (fixtures/fake_reports.py scale_template) and --mirrors mirrors each reporting every
+torrent ready (500 x 200 = 100,000 ready claims; spot checks off, so every claim is listed):
+
+  ingest alone / with readers   --mirrors reports from 8 client threads, then as many again
+                                while a separate process polls (4 threads, keep-alive) webseeds
+                                of random torrents and a mirrors page: at --reader-rate GETs/s
+                                (the target's row), then flat out; the slowdown is
+                                1 - (reports/s with readers) / (reports/s alone, the mean of a
+                                round before and one after)
+  reads                         webseeds of one torrent from ApacheBench (`ab -k -c 8`, a C
+                                client, when installed: Debian apache2-utils), then each read
+                                path from 8 Python client processes, each on one kept-alive
+                                connection: requests/s, p50/p99; peak RSS (VmHWM) after all
+                                of them, the whole /api/v1/mirrors document included
+
+each figure beside its target and the figure issue 14 measured before (every GET rebuilt the
+whole listing then). --scale-torrents 0 skips this part.
+
 A benchmark, not a test: exits 0 after printing the table; 1 when a sanity check fails (a
 collector answer other than 202 accepted, a request failing, reports_stored not equal to the
 reports sent); 2 on usage errors (a missing binary).
@@ -38,6 +57,7 @@ reports sent); 2 on usage errors (a missing binary).
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import random
 import re
@@ -58,6 +78,7 @@ from links_bench import machine_info  # noqa: E402
 from fixtures import fake_reports as R  # noqa: E402
 from fixtures import tls  # noqa: E402
 from fixtures.collector import Collector  # noqa: E402
+from fixtures import webservers  # noqa: E402
 
 REGISTER_THREADS = 8
 BASELINE_SERVER = r"""
@@ -231,6 +252,285 @@ def read_table(col, template, count, timeout, failures):
     print(f"collector peak RSS (VmHWM) after the reads: {peak} MiB")
 
 
+# ---- the network's scale (issue 14) ----
+
+POLLER = r"""
+import http.client, random, sys, threading, time
+port, hashes, rate = int(sys.argv[1]), sys.argv[2].split(","), float(sys.argv[3])
+def poll(seed):
+    rnd = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    n = 0
+    start = time.monotonic()
+    while True:
+        if rate > 0:  # paced: this thread's share of `rate` requests/s
+            wait = start + n / (rate / 4) - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        path = ("/api/v1/mirrors?torrents=false&limit=50" if n % 20 == 19 else
+                "/api/v1/torrents/%s/webseeds" % rnd.choice(hashes))
+        try:
+            conn.request("GET", path)
+            conn.getresponse().read()
+        except OSError:
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        n += 1
+for i in range(4):
+    threading.Thread(target=poll, args=(i,), daemon=True).start()
+print("polling", flush=True)
+time.sleep(3600)
+"""
+
+
+def _reader(port, paths, count, seed, out):
+    """One client process: `count` GETs of random `paths` on one kept-alive connection;
+    puts (latencies, failures, last body size) on `out`."""
+    rnd = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    lat, failures, size = [], [], 0
+    for _ in range(count):
+        path = rnd.choice(paths)
+        t0 = time.perf_counter()
+        try:
+            conn.request("GET", path)
+            res = conn.getresponse()
+            body = res.read()
+            size = len(body)
+            if res.status != 200:
+                failures.append(f"GET {path}: {res.status}")
+        except (OSError, http.client.HTTPException) as e:
+            failures.append(f"GET {path}: {e}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        lat.append(time.perf_counter() - t0)
+    conn.close()
+    out.put((lat, failures, size))
+
+
+def read_load(port, paths, total, clients=8):
+    """`total` GETs spread over `clients` processes: (requests/s, p50 ms, p99 ms, failures,
+    body bytes)."""
+    out = multiprocessing.Queue()
+    per = max(1, total // clients)
+    procs = [multiprocessing.Process(target=_reader, args=(port, paths, per, i, out))
+             for i in range(clients)]
+    t0 = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=600) for _ in procs]
+    sec = time.perf_counter() - t0
+    for p in procs:
+        p.join(timeout=30)
+    lat = sorted(x for r in results for x in r[0])
+    failures = [f for r in results for f in r[1]]
+    return (len(lat) / sec, lat[len(lat) // 2] * 1000,
+            lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000, failures, results[0][2])
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def scale_section(args, work):
+    """The 500 x 200 part (see the module's docstring); returns the failures."""
+    failures = []
+    t0 = time.perf_counter()
+    tdir, template = R.scale_template(os.path.join(work, "scale"), args.scale_torrents)
+    col = Collector(os.path.join(work, "scale-col"), tdir, spot_check=False,
+                    extra_config="report_rate:\n  per_hour: 100000\n  burst: 100000\n")
+    col.start()
+    try:
+        with ThreadPoolExecutor(REGISTER_THREADS) as pool:
+            tokens = list(pool.map(lambda i: col.add_mirror(name(i), url(i)),
+                                   range(args.mirrors)))
+        setup = time.perf_counter() - t0
+        hashes = [t["info_hash_v1"] for t in template["torrents"]]
+
+        def ingest(seed):
+            jobs = []
+            for i, token in enumerate(tokens):
+                r = R.clone(template, name(i), url(i))
+                jobs.append((R.body(r), {"Authorization": f"Bearer {token}",
+                                         "Content-Type": "application/json",
+                                         "Idempotency-Key": r["report_id"]}))
+            random.Random(seed).shuffle(jobs)
+            target = Target("scale", col.port, None, col)
+            run_round(target, jobs, 8, args.timeout, failures)
+            return len(jobs) / target.rounds[0]
+
+        def with_readers(seed, rate):
+            poller = subprocess.Popen([sys.executable, "-c", POLLER, str(col.port),
+                                       ",".join(hashes), str(rate)],
+                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                      start_new_session=True)
+            try:
+                poller.stdout.readline()
+                time.sleep(0.5)
+                return ingest(seed)
+            finally:
+                poller.kill()
+                poller.wait(timeout=10)
+
+        alone = ingest(1)
+        paced = with_readers(2, args.reader_rate)
+        flat_out = with_readers(3, 0)
+        alone2 = ingest(4)  # alone again: the machine's drift between the rounds
+        base = (alone + alone2) / 2
+        slowdown = max(0.0, 1 - paced / base)
+        rss_after_ingest = peak_rss_mib(col.proc.pid)
+        claims = sum(m["counts"].get("listed", 0)
+                     for m in col.json("/api/v1/mirrors?torrents=false")["mirrors"])
+
+        n = args.read_requests
+        one = "/api/v1/mirrors/" + name(0)
+        reads = [
+            ("webseeds (random torrent)", [f"/api/v1/torrents/{h}/webseeds" for h in hashes],
+             n * 2, "p99 < 5 ms, > 2000/s", "p50 190 ms, ~10/s"),
+            ("mirrors?torrents=false", ["/api/v1/mirrors?torrents=false"], max(8, n // 20),
+             "", ""),
+            ("mirrors?limit=50", ["/api/v1/mirrors?limit=50"], max(8, n // 20), "", ""),
+            ("mirrors/<name>", [one], max(8, n // 4), "", ""),
+            ("mirrors (all, streamed)", ["/api/v1/mirrors"], 16, "", "13 MB, ~150 MB/request"),
+            ("metrics", ["/metrics"], max(8, n // 20), "", ""),
+            ("dashboard overview", ["/"], max(8, n // 40), "", "13 MB page"),
+            ("dashboard one mirror", ["/?mirror=" + name(0)], max(8, n // 20), "", ""),
+        ]
+        print()
+        print(f"scale: {args.mirrors} mirrors x {len(hashes)} torrents, {claims} listed claims "
+              f"(spot checks off); set up in {setup:.0f} s (torrents, report, mirror add)")
+        print()
+        hdr = (f"| {'ingest, 8 clients':<28} | {'reports/s':>9} | {'target':<22} |")
+        print(hdr)
+        print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+        print(f"| {'alone (mean of 2 rounds)':<28} | {base:>9.0f} | "
+              f"{f'rounds: {alone:.0f} and {alone2:.0f}':<22} |")
+        print(f"| {f'readers at {args.reader_rate:.0f} GETs/s':<28} | {paced:>9.0f} | "
+              f"{'slowdown <= 20%':<22} |")
+        print(f"| {'readers flat out (4 threads)':<28} | {flat_out:>9.0f} | {'(CPU shared)':<22} |")
+        verdict = "met" if slowdown <= 0.20 else "NOT met"
+        print(f"slowdown with readers at {args.reader_rate:.0f} GETs/s: {slowdown * 100:.0f}% "
+              f"(target <= 20%: {verdict}; issue 14 before: 150-170/s cut to 26/s by two "
+              f"pollers); readers flat out: {max(0.0, 1 - flat_out / base) * 100:.0f}% (they "
+              f"and the clients share the machine's {os.cpu_count()} cores with the collector)")
+        print()
+        hdr = (f"| {'read, 8 client processes':<26} | {'requests':>8} | {'req/s':>7} "
+               f"| {'p50 ms':>7} | {'p99 ms':>7} | {'bytes':>9} | {'target':<20} "
+               f"| {'issue 14 before':<24} |")
+        print(hdr)
+        print("|" + "|".join("-" * len(c) for c in hdr.split("|")[1:-1]) + "|")
+        results = {}
+        ab = shutil.which("ab")
+        if ab:  # ApacheBench: a C client, so the figure is the collector's, not Python's
+            path = f"/api/v1/torrents/{hashes[0]}/webseeds"
+            proc = subprocess.run([ab, "-q", "-k", "-c", "8", "-n", str(n * 4),
+                                   f"http://127.0.0.1:{col.port}{path}"],
+                                  capture_output=True, text=True, timeout=600)
+            out = proc.stdout
+            rate = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+            pct = dict(re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M))
+            failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+            non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+            if failed or non2xx:
+                failures.append(f"ab: {failed} failed, non-2xx {non2xx.group(1) if non2xx else 0}")
+            size = int(re.search(r"Document Length:\s+(\d+)", out).group(1))
+            results["webseeds (one torrent, ab)"] = (rate, float(pct["99"]))
+            print(f"| {'webseeds (one torrent, ab)':<26} | {n * 4:>8} | {rate:>7.0f} "
+                  f"| {float(pct['50']):>7.1f} | {float(pct['99']):>7.1f} | {size:>9} "
+                  f"| {'p99 < 5 ms, > 2000/s':<20} | {'p50 190 ms, ~10/s':<24} |")
+        for label, paths, count, target, before in reads:
+            rate, p50, p99, errs, size = read_load(col.port, paths, count)
+            failures += errs
+            results[label] = (rate, p99)
+            print(f"| {label:<26} | {count:>8} | {rate:>7.0f} | {p50:>7.1f} | {p99:>7.1f} "
+                  f"| {size:>9} | {target:<20} | {before:<24} |")
+        key = "webseeds (one torrent, ab)" if ab else "webseeds (random torrent)"
+        rate, p99 = results[key]
+        peak = peak_rss_mib(col.proc.pid)
+        print(f"webseeds ({'ab, whole ms' if ab else 'Python clients'}): p99 {p99:.2f} ms (target < 5 ms: {'met' if p99 < 5 else 'NOT met'}), "
+              f"{rate:.0f} requests/s (target > 2000: {'met' if rate > 2000 else 'NOT met'})")
+        print(f"collector peak RSS (VmHWM): {rss_after_ingest:.0f} MiB after the ingest rounds, "
+              f"{peak:.0f} MiB after every read "
+              f"(target < 100 MB: {'met' if peak * 1.048576 < 100 else 'NOT met'}; issue 14 "
+              f"before: 24 -> 600 MB after /api/v1/mirrors)")
+    finally:
+        col.stop()
+    return failures
+
+
+def spot_section(args, work):
+    """Spot checks at scale: --mirrors mirrors (every one claiming --scale-torrents torrents
+    ready) served by --nginx nginx instances on loopback; the time from the last report stored
+    until every mirror has had its first check (and until all of them are listed)."""
+    failures = []
+    root = os.path.join(work, "spot-root")
+    tdir, template = R.scale_template(os.path.join(work, "spot"), args.scale_torrents,
+                                      payload=root)
+    for d, _, files in os.walk(work):
+        os.chmod(d, 0o755)
+    webs = [webservers.Nginx(root).start() for _ in range(args.nginx)]
+    spot_keys = {"round_every": "2s", "allow_private": "true"}
+    col = Collector(os.path.join(work, "spot-col"), tdir, spot_check=True,
+                    extra_config="".join(f"  {k}: {v}\n" for k, v in spot_keys.items())
+                    + "report_rate:\n  per_hour: 100000\n  burst: 100000\n")
+    try:
+        col.start()
+        bases = [w.base_url for w in webs]
+        with ThreadPoolExecutor(REGISTER_THREADS) as pool:
+            tokens = list(pool.map(lambda i: col.add_mirror(name(i), bases[i % len(bases)]),
+                                   range(args.mirrors)))
+
+        def post(i):
+            return col.post_report(R.clone(template, name(i), bases[i % len(bases)]), tokens[i])
+
+        t_first = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(args.mirrors)))
+        bad = [a for a in answers if a[0] != 202]
+        if bad:
+            return [f"spot: {len(bad)} reports refused, first: {bad[0]}"]
+        t0 = time.perf_counter()
+        first_all = None
+        checked = listed = 0
+        deadline = t0 + args.spot_timeout
+        while time.perf_counter() < deadline:
+            doc = col.json("/api/v1/mirrors?torrents=false")["mirrors"]
+            seen = sum(1 for m in doc
+                       if m["counts"].get("listed", 0) + m["counts"].get("spot-failed", 0) > 0)
+            checked = sum(m["counts"].get("listed", 0) + m["counts"].get("spot-failed", 0)
+                          for m in doc)
+            listed = sum(m["counts"].get("listed", 0) for m in doc)
+            if first_all is None and seen == args.mirrors:
+                first_all = time.perf_counter() - t0
+                break
+            time.sleep(0.5)
+        failed = sum(m["counts"].get("spot-failed", 0) for m in doc)
+        if failed:
+            failures.append(f"spot: {failed} pairs spot-failed against good nginx mirrors")
+        print()
+        print(f"spot checks: {args.mirrors} mirrors x {len(template['torrents'])} torrents "
+              f"claimed ready, served by {len(webs)} nginx on 127.0.0.1; collector defaults but "
+              f"{', '.join(f'{k}: {v}' for k, v in spot_keys.items())} (max_checks_per_round "
+              f"200, max_concurrent_mirrors 8, pieces 2 of 16 KiB)")
+        if first_all is None:
+            print(f"every mirror's first check: NOT within {args.spot_timeout:.0f} s "
+                  f"({checked} pairs checked)")
+        else:
+            print(f"every mirror's first check: {first_all:.1f} s after the last report, "
+                  f"{first_all + t0 - t_first:.1f} s after the first "
+                  f"({checked} pairs checked by then, {listed} listed; issue 14 before: mirror "
+                  f"#500 waited 8-22 h)")
+    finally:
+        col.stop()
+        for w in webs:
+            w.stop()
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--collector", default="build/webseed-collector")
@@ -242,6 +542,14 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     ap.add_argument("--read-requests", type=int, default=2000,
                     help="GETs per read endpoint (default 2000)")
+    ap.add_argument("--scale-torrents", type=int, default=200,
+                    help="torrents of the scale part (default 200; 0: skip it)")
+    ap.add_argument("--only-scale", action="store_true", help="run only the scale part")
+    ap.add_argument("--nginx", type=int, default=4, help="nginx instances of the spot part")
+    ap.add_argument("--spot-timeout", type=float, default=300.0,
+                    help="seconds to wait for every mirror's first check (default 300)")
+    ap.add_argument("--reader-rate", type=float, default=200.0,
+                    help="GETs/s of the readers during the paced ingest round (default 200)")
     args = ap.parse_args()
     if min(args.mirrors, args.reports, args.clients, args.runs) < 1 or args.timeout <= 0:
         die("--mirrors, --reports, --clients, --runs and --timeout must be positive", 2)
@@ -255,6 +563,13 @@ def main():
     os.chmod(work, 0o755)
     cleanup = []
     try:
+        if args.only_scale:
+            for k, v in machine_info(work):
+                print(f"{k + ':':<12}{v}")
+            failures = scale_section(args, work) + spot_section(args, work)
+            if failures:
+                die(f"{len(failures)} failed requests, first: {failures[0]}")
+            return 0
         tdir, template = R.template(os.path.join(work, "template"))
         ca = tls.TestCA(os.path.join(work, "ca"))
         cert, key = ca.issue("collector", ["127.0.0.1"])
@@ -332,6 +647,12 @@ def main():
         read_table(col_http, template, args.read_requests, args.timeout, failures)
         if failures:
             die(f"{len(failures)} failed reads, first: {failures[0]}")
+        for c in (col_http, col_https):
+            c.stop()
+        if args.scale_torrents > 0:
+            failures = scale_section(args, work) + spot_section(args, work)
+            if failures:
+                die(f"{len(failures)} failed requests, first: {failures[0]}")
         return 0
     finally:
         for fn in reversed(cleanup):

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 import unittest
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -642,10 +643,19 @@ class LoopTest(CollectorTestCase):
         self.assertIn("R&amp;D &lt;notes&gt; &quot;x&quot;.txt", html)
         self.assertNotIn("<i>evil", html)
         self.assertNotIn("<notes>", html)
-        row = re.search(r'<tr data-mirror="' + re.escape(MIRROR) + r'">.*?</tr>', html, re.S)
+        # The overview: one summary row per mirror (issue 14), the cells one click away.
+        row = re.search(r'<tr data-mirror="' + re.escape(MIRROR) + r'" data-status="fresh">.*?'
+                        r'</tr>', html, re.S)
         self.assertIsNotNone(row, html)
-        self.assertEqual(len(re.findall(r'class="c listed"', row.group(0))), n)
-        self.assertEqual(len(re.findall(r'class="c unknown"', row.group(0))), 1)
+        self.assertIn(f'<td class="n listed">{n}</td>', row.group(0))
+        self.assertIn('<td class="n unknown">1</td>', row.group(0))
+        self.assertRegex(html, r'data-status="never reported"><th><a href="/\?mirror=%3Ci%3Eevil')
+        status, _, body = self.col.get("/?mirror=" + urllib.parse.quote(MIRROR, safe=""),
+                                       ca=self.ca)
+        self.assertEqual(status, 200)
+        cells = body.decode()
+        self.assertEqual(len(re.findall(r'class="c listed"', cells)), n, cells)
+        self.assertEqual(len(re.findall(r'class="c unknown"', cells)), 1, cells)
 
     def test_seed_torrents(self):
         out = self.tmp / "seeded"

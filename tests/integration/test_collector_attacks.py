@@ -6,24 +6,32 @@ would"). Each case is an attack that worked on the collector before it was harde
 - thousands of idle connections from one address lock nobody else out (per-address cap), and
   an idle connection is closed long before the 30 s io_timeout (first-byte timeout);
 - SSRF: a mirror whose server redirects to an internal address does not make the collector
-  fetch it, and /api/v1/mirrors publishes finding codes, never libcurl's text;
+  fetch it, nor does a redirect to another host (even with allow_private), and
+  /api/v1/mirrors publishes finding codes, never libcurl's text;
 - two mirrors serving wrong bytes in one round are both unlisted (the network guard counts
   transport failures only, with a quorum);
 - a report's `mirror` must be the token's mirror; a mirror's reports are rate-limited (429
   with Retry-After; resends of stored reports still answered);
 - collector.sqlite is not readable by others;
 - SIGTERM during a stalled spot check ends the collector within 5 s;
-- bidi and other invisible controls in a mirror's name are escaped on the dashboard.
+- bidi and other invisible controls in a mirror's name are escaped on the dashboard;
+- the keys that guard these, each shown to work: max_buffered_bytes (503 with Retry-After
+  while other bodies fill it), database_group (0640 and that group), spot_check.canary_url (a
+  canary that loads keeps every mirror's transport failure on record, even past the quorum;
+  one that does not load discards the round even below it).
 
 Servers: the collector, BadServer (tests/fixtures/bad_http_server.py) and nginx, on loopback
 only; every wait bounded."""
 
+import grp
+import http.server
 import json
 import os
 import resource
 import signal
 import socket
 import stat
+import threading
 import time
 import unittest
 
@@ -211,6 +219,43 @@ class CollectorAttackTest(harness.TreeTestCase):
         states = self.states(col)["evil"]
         self.assertEqual({s for s, _ in states.values()}, {"spot-failed"}, states)
 
+    def test_redirect_to_another_host_is_not_followed(self):
+        # Another host (127.0.0.2) serving the same tree: a redirect clients would follow.
+        # allow_private lets the registered loopback host be checked, never another one.
+        hits = []
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, directory=str(SHARED.upstream), **kw)
+
+            def do_GET(self):
+                hits.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        other = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+        thread = threading.Thread(target=other.serve_forever, daemon=True)
+        thread.start()
+        try:
+            target = f"http://127.0.0.2:{other.server_address[1]}/"
+            with webservers.BadServer(SHARED.upstream, "redirect", target) as hop:
+                col = self.collector(spot_check=True,
+                                     extra="  round_every: 1h\n  allow_private: true\n")
+                self.register_ready(col, "hop", hop.base_url)
+                round_ = col.cli("spot-check")
+                self.assertTrue(hop.access_log(), "the collector checked the mirror")
+        finally:
+            other.shutdown()
+            other.server_close()
+            thread.join(timeout=10)
+        self.assertEqual(hits, [], f"the redirect to another host was followed\n{round_.stdout}")
+        states = self.states(col)["hop"]
+        self.assertEqual({s for s, _ in states.values()}, {"spot-failed"}, states)
+        self.assertTrue(all(r.startswith("spot check failed: http-unreachable")
+                            for _, r in states.values()), states)
+
     def test_dead_mirror_reason_is_a_code_not_libcurl_text(self):
         col = self.collector(spot_check=True, extra="  round_every: 1h\n")
         self.register_ready(col, "dead", R.closed_port_url())
@@ -293,6 +338,68 @@ class CollectorAttackTest(harness.TreeTestCase):
             exited = proc.poll() is not None
         self.assertTrue(exited, f"still running {waited:.1f}s after SIGTERM")
         self.assertEqual(proc.returncode, 0)
+
+    def test_buffered_bodies_are_capped_all_together(self):
+        col = self.collector(extra="max_buffered_bytes: 1000000\n")
+        token = col.add_mirror("m1", R.closed_port_url())
+        head = (f"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: 800000\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", col.port), timeout=ANSWER_TIMEOUT) as first:
+            first.sendall(head + b"{" * 1000)           # its 800,000 bytes reserved; stalls
+            time.sleep(0.5)
+            with socket.create_connection(("127.0.0.1", col.port),
+                                          timeout=ANSWER_TIMEOUT) as second:
+                second.sendall(head)
+                answer = read_answer(second, ANSWER_TIMEOUT)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503"), answer[:300])
+        self.assertIn(b"retry-after: 5", answer.lower(), answer[:300])
+        # the first body's reservation is released with its connection: room again
+        status, body = col.post_report(R.clone(SHARED.report, "m1", R.closed_port_url()), token)
+        self.assertIn(status, (202, 400), body)     # read and judged, not 503
+
+    def test_database_group_gives_0640_and_the_group(self):
+        group = grp.getgrgid(os.getgid()).gr_name
+        col = self.collector(extra=f"database_group: {group}\n")
+        col.add_mirror("m1", R.closed_port_url())
+        col.stop()
+        col.start()                                  # existing files tightened again
+        for name in ("collector.sqlite", "collector.sqlite-wal", "collector.sqlite-shm"):
+            path = col.dir / name
+            if path.exists():
+                st = path.stat()
+                self.assertEqual(stat.S_IMODE(st.st_mode), 0o640, name)
+                self.assertEqual(st.st_gid, os.getgid(), name)
+        bad = Collector(self.tmp / "bad", SHARED.tdir, spot_check=False,
+                        extra_config="database_group: no-such-group-xyz\n")
+        result = bad.cli("mirror", "list")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("database_group 'no-such-group-xyz' is not a group", result.stderr)
+
+    def dead_round(self, mirrors, canary):
+        col = self.collector(spot_check=True,
+                             extra=f"  round_every: 1h\n  canary_url: {canary}\n"
+                                   "  request_timeout: 5s\n")
+        for i in range(mirrors):
+            self.register_ready(col, f"dead-{i}", f"http://127.0.0.1:{webservers.free_port()}/")
+        round_ = col.cli("spot-check")
+        return round_.stdout + round_.stderr, self.states(col)
+
+    def test_canary_that_loads_keeps_transport_failures_on_record(self):
+        root = self.tmp / "canary-root"
+        root.mkdir()
+        (root / "canary.txt").write_text("ok\n")
+        with webservers.Nginx(root) as web:
+            out, states = self.dead_round(3, web.base_url + "canary.txt")  # without a canary: the quorum discards
+        self.assertNotIn("round discarded", out, out)
+        for i in range(3):
+            self.assertEqual({s for s, _ in states[f"dead-{i}"].values()}, {"spot-failed"}, out)
+
+    def test_canary_that_does_not_load_discards_the_round(self):
+        canary = f"http://127.0.0.1:{webservers.free_port()}/"
+        out, states = self.dead_round(1, canary)      # below the quorum, yet discarded
+        self.assertIn("round discarded", out, out)
+        self.assertIn(f"the canary {canary} does not load", out, out)
+        self.assertEqual({s for s, _ in states["dead-0"].values()}, {"pending"}, out)
 
     def test_bidi_controls_are_escaped_on_the_dashboard(self):
         col = self.collector()

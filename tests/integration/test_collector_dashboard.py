@@ -1,11 +1,14 @@
-"""webseed-collector's dashboard (GET /) with mirrors in different states, read as HTML and
-rendered by a real browser: headless Chromium (Debian `chromium`) takes a screenshot
-(build/collector-dashboard.png) and dumps the DOM it built.
+"""webseed-collector's dashboard (GET /, the overview, and GET /?mirror=NAME, one mirror's
+cells) with mirrors in different states, read as HTML and rendered by a real browser: headless
+Chromium (Debian `chromium`) takes a screenshot (build/collector-dashboard.png) and dumps the
+DOM it built.
 
 Mirrors (spot checks off; real reports from the agent's `run --dry-run`): one listed (its tree
 served by nginx), one not ready (probed at a closed port), one disabled by the central team
 (off), and one named `<script>alert(1)</script>` with a hostile base URL that never reported
-(stale). Its name must show as text, escaped, and no script element may exist in the DOM."""
+(its cells stale; the mirror shown as "never reported", not "stale"). Its name must show as
+text, escaped, and no script element may exist in the DOM. The dashboard at 500 mirrors x 200
+torrents: test_collector_scale.py."""
 
 import html.parser
 import os
@@ -26,15 +29,18 @@ HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_URL = 'http://evil.example.org/"><script>alert(2)</script>'
 EXPECTED = {"listed.example.org": "listed", "broken.example.org": "not-ready",
             "retired.example.org": "off", HOSTILE_NAME: "stale"}
+STATUS = {"listed.example.org": "fresh", "broken.example.org": "fresh",
+          "retired.example.org": "disabled", HOSTILE_NAME: "never reported"}
 
 
 class Dom(html.parser.HTMLParser):
-    """The dashboard's matrix as the parser sees it: {mirror: [cell classes]}, the mirror
-    link texts and every start tag's name."""
+    """A dashboard page as the parser sees it: the overview's {mirror: status} and links
+    {mirror: href}, a mirror page's cell classes, the mirror link texts and every start
+    tag's name."""
 
     def __init__(self, text):
         super().__init__(convert_charrefs=True)
-        self.tags, self.cells, self.names = [], {}, []
+        self.tags, self.status, self.links, self.cells, self.names = [], {}, {}, [], []
         self._row = None
         self._in_link = False
         self.feed(text)
@@ -44,11 +50,12 @@ class Dom(html.parser.HTMLParser):
         self.tags.append(tag)
         if tag == "tr" and "data-mirror" in a:
             self._row = a["data-mirror"]
-            self.cells[self._row] = []
-        elif tag == "td" and self._row is not None and "c" in (a.get("class") or "").split():
-            self.cells[self._row].append([c for c in a["class"].split() if c != "c"])
+            self.status[self._row] = a.get("data-status")
+        elif tag == "td" and "c" in (a.get("class") or "").split():
+            self.cells.append([c for c in a["class"].split() if c != "c"])
         elif tag == "a" and self._row is not None:
             self._in_link = True
+            self.links[self._row] = a.get("href")
             self.names.append("")
 
     def handle_endtag(self, tag):
@@ -121,12 +128,18 @@ class CollectorDashboardTest(harness.TreeTestCase):
         self.col.add_mirror(HOSTILE_NAME, HOSTILE_URL)
         self.url = self.col.base_url + "/"
 
-    def assertMatrix(self, dom, source):
-        self.assertEqual(set(dom.cells), set(EXPECTED), source)
-        for name, state in EXPECTED.items():
-            self.assertEqual(dom.cells[name], [[state]] * len(self.names), f"{name}\n{source}")
+    def assertOverview(self, dom, source):
+        self.assertEqual(dom.status, STATUS, source)
         self.assertIn(HOSTILE_NAME, dom.names, "the hostile name is shown as text")
         self.assertNotIn("script", dom.tags, "no script element")
+
+    def assertMirrorPages(self, overview):
+        for name, state in EXPECTED.items():
+            status, _, body = self.col.get(overview.links[name])
+            self.assertEqual(status, 200, name)
+            page = Dom(body.decode())
+            self.assertEqual(page.cells, [[state]] * len(self.names), f"{name}\n{body[:3000]}")
+            self.assertNotIn("script", page.tags, "no script element")
 
     def test_served_html_escapes_and_shows_every_state(self):
         status, headers, body = self.col.get("/")
@@ -135,8 +148,12 @@ class CollectorDashboardTest(harness.TreeTestCase):
         text = body.decode()
         self.assertNotIn("<script", text.lower())
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", text)
-        self.assertIn('href="http://evil.example.org/&quot;&gt;&lt;script&gt;', text)
-        self.assertMatrix(Dom(text), text)
+        dom = Dom(text)
+        self.assertOverview(dom, text)
+        self.assertMirrorPages(dom)
+        status, _, body = self.col.get(dom.links[HOSTILE_NAME])
+        self.assertIn('href="http://evil.example.org/&quot;&gt;&lt;script&gt;', body.decode())
+        self.assertNotIn("<script", body.decode().lower())
 
     @unittest.skipUnless(os.access(CHROMIUM, os.X_OK),
                          f"{CHROMIUM} is not installed (Debian package chromium)")
@@ -155,8 +172,13 @@ class CollectorDashboardTest(harness.TreeTestCase):
 
         code, dom_text, err = run_chromium(self.tmp, "--dump-dom", self.url)
         self.assertEqual(code, 0, err[-2000:])
-        self.assertIn('id="matrix"', dom_text, dom_text[:2000])
-        self.assertMatrix(Dom(dom_text), dom_text)
+        self.assertIn('id="mirrors"', dom_text, dom_text[:2000])
+        self.assertOverview(Dom(dom_text), dom_text)
+        self.assertEqual(dom_text.lower().count("<script"), 0)
+        hostile = self.col.base_url + Dom(dom_text).links[HOSTILE_NAME]
+        code, dom_text, err = run_chromium(self.tmp, "--dump-dom", hostile)
+        self.assertEqual(code, 0, err[-2000:])
+        self.assertEqual(Dom(dom_text).cells, [["stale"]] * len(self.names), dom_text[:3000])
         self.assertEqual(dom_text.lower().count("<script"), 0)
 
 

@@ -7,10 +7,13 @@ Cases: one `spot-check` round (CLI) lists the good mirror and marks the corrupt 
 spot-failed with the probe's reason, and keeps it out of the web-seed list; the network guard
 (every mirror failing at once: the round is discarded, nothing recorded) and its limit (one
 dead mirror beside a good one is recorded as failed); `serve` with `round_every: 1s` lists a
-good mirror by itself.
+good mirror by itself. The budget (issue 14): once a mirror's pairs passed, it is re-checked
+by one sampled pair and one piece per `interval`, not every pair; `bytes_per_hour` caps a
+round's piece bytes.
 The guard needs spot_check.network_quorum (3) distinct mirrors failing in transport."""
 
 import os
+import re
 import sqlite3
 import time
 import unittest
@@ -180,6 +183,56 @@ class CollectorSpotTest(harness.TreeTestCase):
         states = self.states(col)
         self.assertEqual({s for s, _ in states["good"].values()}, {"listed"}, states["good"])
         self.assertEqual({s for s, _ in states["dead"].values()}, {"spot-failed"}, states["dead"])
+
+    def checked(self, round_):
+        m = re.search(r"^(\d+) checked, (\d+) failed", round_.stdout, re.M)
+        self.assertIsNotNone(m, round_.stdout + round_.stderr)
+        return int(m.group(1))
+
+    def test_listed_mirror_is_rechecked_by_one_sampled_piece(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector(interval="1s")
+            self.report(col, "good", good, web.base_url)
+            self.assertEqual(self.checked(col.cli("spot-check")), len(self.names))
+            time.sleep(1.5)
+            before = {r[1]: r for r in self.spot_rows(col)}
+            again = col.cli("spot-check")
+            # the previous main re-checked every pair every interval (4 here, 200 at scale)
+            self.assertEqual(self.checked(again), 1, again.stdout + again.stderr)
+            states = self.states(col)["good"]
+        self.assertEqual({s for s, _ in states.values()}, {"listed"}, states)
+        one_piece = [r for _, r in states.values() if re.search(r"passed: piece \d+ verified$", r)]
+        self.assertEqual(len(one_piece), 1, states)
+        self.assertEqual(set(before), {r[1] for r in self.spot_rows(col)})
+
+    def test_every_mirror_gets_its_first_check_before_any_its_second(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector(max_checks_per_round=2)
+            report = self.report(col, "m-a", good, web.base_url)
+            for name in ("m-b", "m-c"):
+                self.post_clone(col, report, name, web.base_url)
+            per_round = []
+            for _ in range(2):
+                self.assertEqual(self.checked(col.cli("spot-check")), 2)
+                per_round.append(sorted({r[0] for r in self.spot_rows(col)}))
+        # the previous main took the oldest first, ties by name: m-a's pairs, then m-b's...
+        self.assertEqual(len(per_round[0]), 2, per_round)
+        self.assertEqual(per_round[1], ["m-a", "m-b", "m-c"], per_round)
+
+    def test_bytes_per_hour_caps_a_round(self):
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            # round_every 1h: the round's share is the whole hour's, one check of 2 x 32 KiB
+            col = self.collector(bytes_per_hour=65536)
+            self.report(col, "good", good, web.base_url)
+            first = col.cli("spot-check")
+            self.assertEqual(self.checked(first), 1, first.stdout + first.stderr)
+            self.assertEqual(self.checked(col.cli("spot-check")), 1)
+            states = self.states(col)["good"]
+        self.assertEqual(sorted(s for s, _ in states.values()),
+                         sorted(["listed"] * 2 + ["pending"] * (len(self.names) - 2)), states)
 
     def test_serve_lists_a_good_mirror_by_itself(self):
         good = self.copy("good")
