@@ -139,6 +139,38 @@ void curl_global_setup()
   });
 }
 
+ConnectionShare::ConnectionShare()
+{
+  curl_global_setup();
+  m_share = curl_share_init();
+  if (m_share == nullptr) {
+    throw std::runtime_error("libcurl: cannot create a share handle");
+  }
+  curl_share_setopt(m_share, CURLSHOPT_LOCKFUNC, &ConnectionShare::lock);
+  curl_share_setopt(m_share, CURLSHOPT_UNLOCKFUNC, &ConnectionShare::unlock);
+  curl_share_setopt(m_share, CURLSHOPT_USERDATA, this);
+  if (curl_share_setopt(m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+      curl_share_setopt(m_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+    curl_share_cleanup(m_share);
+    throw std::runtime_error("libcurl: cannot share connections");
+  }
+}
+
+ConnectionShare::~ConnectionShare()
+{
+  curl_share_cleanup(m_share);
+}
+
+void ConnectionShare::lock(CURL*, curl_lock_data data, curl_lock_access, void* self)
+{
+  static_cast<ConnectionShare*>(self)->m_locks[data].lock();
+}
+
+void ConnectionShare::unlock(CURL*, curl_lock_data data, void* self)
+{
+  static_cast<ConnectionShare*>(self)->m_locks[data].unlock();
+}
+
 namespace {
 
 Easy make_easy(const HttpRequest& request, Transfer& t, const FetchLimits& limits,
@@ -158,6 +190,9 @@ Easy make_easy(const HttpRequest& request, Transfer& t, const FetchLimits& limit
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, limits.max_redirects);
   apply_transfer_policy(e, timeout_ms, limits.ca_file);
   curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
+  if (limits.share) {
+    curl_easy_setopt(e, CURLOPT_SHARE, limits.share->handle());
+  }
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);

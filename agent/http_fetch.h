@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,27 @@ struct HttpResponse {
   double seconds = 0;
 };
 
+// A connection cache shared by several batches (libcurl's share interface, connections and
+// DNS): kept-alive connections of one batch are reused by the next. For one server and one
+// address family (a connection is reused for any request to its host and port); usable from
+// several threads (locked), though meant for one at a time (libcurl: sharing connections
+// between concurrent threads is not safe). Throws std::runtime_error when
+// libcurl cannot make one.
+class ConnectionShare {
+public:
+  ConnectionShare();
+  ~ConnectionShare();
+  ConnectionShare(const ConnectionShare&) = delete;
+  ConnectionShare& operator=(const ConnectionShare&) = delete;
+  CURLSH* handle() const { return m_share; }
+
+private:
+  CURLSH* m_share = nullptr;
+  std::mutex m_locks[CURL_LOCK_DATA_LAST];
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self);
+  static void unlock(CURL*, curl_lock_data data, void* self);
+};
+
 // Which addresses of a host name to connect to.
 enum class AddressFamily { any, ipv4, ipv6 };
 
@@ -67,6 +90,10 @@ struct FetchLimits {
   // Looked at while the batch runs (at least every 200 ms): true ends it at once, every
   // unfinished request timed_out with error "cancelled". nullptr: never.
   const std::atomic<bool>* cancel = nullptr;
+  // Connections kept alive across batches (the collector: one per mirror and round); nullptr:
+  // the batch's own, closed when it ends. Connections already open are reused without asking
+  // allow_connect again, so one share must serve one policy.
+  std::shared_ptr<ConnectionShare> share;
 };
 
 // The one policy of every libcurl transfer the agent makes (probe and reports): no signals,

@@ -449,6 +449,7 @@ ProbeResult probe_items(const Torrent& t, const std::vector<ProbeItem>& items,
     const auto deadline = Clock::now() + settings.fetch.batch_timeout;
     for (const AddressFamily family : settings.families) {
       ProbeSettings each = settings;
+      each.fetch.share = nullptr; // a shared connection could be of the other family
       each.fetch.batch_timeout =
           std::max(std::chrono::milliseconds{1},
                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));

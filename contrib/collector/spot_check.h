@@ -25,11 +25,13 @@
 #pragma once
 
 #include "catalog.h"
+#include "http_fetch.h"
 #include "collector_config.h"
 #include "store.h"
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -64,9 +66,12 @@ struct SpotOutcome {
 // verified, or the first problem: its finding code and the mirror's URL (published).
 // `cancel` (may be nullptr) ends the check's requests at once when it becomes true.
 // `pieces`: how many (0: spot_check.pieces).
+// `share`: connections kept alive across this mirror's checks of the round (nullptr: each
+// check its own).
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
                            const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
-                           const std::atomic<bool>* cancel = nullptr, std::uint64_t pieces = 0);
+                           const std::atomic<bool>* cancel = nullptr, std::uint64_t pieces = 0,
+                           std::shared_ptr<agent::ConnectionShare> share = nullptr);
 
 // One round over the pairs that need a check (claimed ready, enabled, opted in, not stale,
 // never checked or checked longer than interval ago), recorded in `store`.

@@ -28,7 +28,7 @@ Rounds interleave the four targets, the order rotated each round.
 Then reads against the http collector (its --mirrors mirrors x the template's torrents, every
 report stored): --read-requests GETs of each read endpoint from 8 threads, one connection per
 request, p50/p99 and requests/s, and the collector's peak RSS (VmHWM) after them. Every read
-shares one cached listing (contrib/collector/listing_cache.h): on the previous main each GET
+reads the per-mirror listing index (contrib/collector/listing_index.h): on an older main each GET
 rebuilt the whole listing.
 
 Then the network's scale (issue 14): a collector whose catalog is --scale-torrents generated

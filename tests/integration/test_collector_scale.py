@@ -6,7 +6,7 @@
   only) and one mirror's detail (`/api/v1/mirrors/<name>`, 404 unknown);
 - spot checks run concurrently across mirrors: a stalled mirror (checked first) does not keep a
   good one from being listed (on the previous main the good one waited for every timeout);
-- the listing shared by readers (listing_cache.h) still shows every change at once: a mirror
+- the listing index shared by readers (listing_index.h) still shows every change at once: a mirror
   added or disabled by the command line (another SQLite connection) and a report just taken.
 
 At the network's scale (NetworkScaleTest: 500 mirrors x 200 generated torrents, every

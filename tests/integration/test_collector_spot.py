@@ -221,6 +221,19 @@ class CollectorSpotTest(harness.TreeTestCase):
         self.assertEqual(len(per_round[0]), 2, per_round)
         self.assertEqual(per_round[1], ["m-a", "m-b", "m-c"], per_round)
 
+    def test_one_mirrors_checks_reuse_kept_alive_connections(self):
+        """A mirror's checks in one round go one after the other over kept-alive connections
+        (issue 14); the previous main opened new connections for every check."""
+        good = self.copy("good")
+        with webservers.Nginx(good) as web:
+            col = self.collector(pieces=1)
+            self.report(col, "good", good, web.base_url)
+            self.assertEqual(self.checked(col.cli("spot-check")), len(self.names))
+            spot = [r for r in web.access_log() if "spot check" in (r["user_agent"] or "")]
+        self.assertGreaterEqual(len(spot), len(self.names), spot)
+        connections = {r["connection"] for r in spot}
+        self.assertLessEqual(len(connections), 2, f"{len(spot)} requests: {sorted(connections)}")
+
     def test_bytes_per_hour_caps_a_round(self):
         good = self.copy("good")
         with webservers.Nginx(good) as web:
