@@ -56,21 +56,42 @@ std::pair<std::string, std::string> mirror_state(const MirrorRow& m,
   return {"not-listed", "listed for no torrent"};
 }
 
+std::string_view KnownStates::get(const std::string& mirror, std::string_view key) const
+{
+  const auto m = m_mirrors.find(mirror);
+  if (m == m_mirrors.end()) {
+    return "";
+  }
+  const auto c = m->second.find(std::hash<std::string_view>{}(key));
+  return c == m->second.end() ? std::string_view() : std::string_view(m_states[c->second]);
+}
+
+void KnownStates::set(const std::string& mirror, std::string_view key, std::string_view state)
+{
+  auto at = std::find(m_states.begin(), m_states.end(), state);
+  if (at == m_states.end()) {
+    m_states.emplace_back(state);
+    at = m_states.end() - 1;
+  }
+  m_mirrors[mirror][std::hash<std::string_view>{}(key)] =
+      static_cast<std::uint16_t>(at - m_states.begin());
+}
+
 void diff_mirror(KnownStates& known, const MirrorRow& m, const std::vector<CellView>& cells,
                  std::int64_t now, std::vector<Event>& out)
 {
-  const auto note = [&](std::string key, std::string_view state, std::string_view reason) {
-    std::string& before = known[{m.name, key}];
+  const auto note = [&](std::string_view key, std::string_view state, std::string_view reason) {
+    const std::string_view before = known.get(m.name, key);
     if (before != state) {
-      out.push_back(
-          Event{now, m.name, std::move(key), before, std::string(state), std::string(reason)});
-      before = std::string(state);
+      out.push_back(Event{now, m.name, std::string(key), std::string(before), std::string(state),
+                          std::string(reason)});
+      known.set(m.name, key, state);
     }
   };
   const auto [state, reason] = mirror_state(m, cells);
   note("", state, reason);
   for (const CellView& c : cells) {
-    note(std::string(c.key), state_name(c.state), c.reason);
+    note(c.key, state_name(c.state), c.reason);
   }
 }
 
@@ -166,7 +187,7 @@ KnownStates EventLog::last_states()
                              "(SELECT MAX(id) FROM events GROUP BY mirror, info_hash)");
   KnownStates out;
   while (s.step() == SQLITE_ROW) {
-    out[{s.text(0), s.text(1)}] = s.text(2);
+    out.set(s.text(0), s.text(1), s.text(2));
   }
   return out;
 }
@@ -201,7 +222,7 @@ EventsOutcome record_events(EventLog& log, KnownStates& known, const std::vector
   }
   if (auto ok = log.record(events, now, retention_s); !ok) {
     for (auto e = events.rbegin(); e != events.rend(); ++e) {
-      known[{e->mirror, e->info_hash}] = e->from;
+      known.set(e->mirror, e->info_hash, e->from);
     }
     lines.push_back(ok.error() + " (the changes are looked at again next time)");
     out.recorded = false;

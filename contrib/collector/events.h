@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -48,8 +49,19 @@ struct CellView {
 std::pair<std::string, std::string> mirror_state(const MirrorRow& mirror,
                                                  const std::vector<CellView>& cells);
 
-// Last known states: (mirror, info_hash or "") -> state.
-using KnownStates = std::map<std::pair<std::string, std::string>, std::string>;
+// Last known states: (mirror, info_hash or "" for the mirror's own) -> state. Compact, as it
+// holds every cell of the network (100,000 at 500 x 200): per mirror, a 64-bit hash of the key
+// and the index of an interned state string (a handful of distinct states).
+class KnownStates {
+public:
+  // The state last known, "" when none.
+  std::string_view get(const std::string& mirror, std::string_view key) const;
+  void set(const std::string& mirror, std::string_view key, std::string_view state);
+
+private:
+  std::unordered_map<std::string, std::unordered_map<std::uint64_t, std::uint16_t>> m_mirrors;
+  std::vector<std::string> m_states{""}; // interned; index 0 is ""
+};
 
 // The events of one mirror between `known` and `cells` (its own state first, then its cells
 // in the given order), appended to `out`; `known` is updated. Linear in the cells.

@@ -84,7 +84,9 @@ TEST_CASE("events: stored, listed newest first, kept for the retention, known af
   auto again = EventLog::open(db);
   REQUIRE(again);
   KnownStates known = (*again)->last_states();
-  CHECK(known[{"m1", "ka"}] == "listed");
+  CHECK(known.get("m1", "ka") == "listed");
+  CHECK(known.get("m1", "kx").empty());
+  CHECK(known.get("nobody", "ka").empty());
   // kb's only event is past the retention: it is known again from the next look, once.
   const auto after = diff_states(known, one_mirror(CellState::listed, CellState::pending), 300);
   REQUIRE(after.size() == 1);

@@ -238,9 +238,13 @@ int serve(const CollectorConfig& config)
     while (!stop) {
       lock.unlock();
       const std::int64_t at = now();
+      // One mirror at a time (its events in one transaction): memory bounded by one
+      // mirror's cells, also on the first pass over a whole network (100,000 new cells).
       std::vector<Event> found;
-      std::vector<std::shared_ptr<const MirrorStatus>> changed;
       for (const auto& status : ctx.index.mirrors(at)) {
+        if (stop) {
+          break;
+        }
         if (seen[status->row.name] == status) {
           continue; // the same status object: nothing changed
         }
@@ -249,17 +253,15 @@ int serve(const CollectorConfig& config)
           cells.push_back(
               CellView{catalog.entries()[i].key, status->cells[i].state, status->cells[i].reason});
         }
+        found.clear();
         diff_mirror(known, status->row, cells, at, found);
-        changed.push_back(status);
-      }
-      const EventsOutcome out =
-          record_events(**events, known, found, at, config.events.retention_s, hook);
-      for (const std::string& line : out.lines) {
-        std::cerr << "webseed-collector: " << line << '\n';
-      }
-      if (out.recorded) {
-        for (auto& status : changed) {
-          seen[status->row.name] = std::move(status);
+        const EventsOutcome out =
+            record_events(**events, known, found, at, config.events.retention_s, hook);
+        for (const std::string& line : out.lines) {
+          std::cerr << "webseed-collector: " << line << '\n';
+        }
+        if (out.recorded) {
+          seen[status->row.name] = status;
         }
       }
       lock.lock();
