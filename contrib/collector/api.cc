@@ -396,7 +396,12 @@ std::string dashboard_page(ApiContext& ctx, const std::string& target)
     const auto one = ctx.index.mirror(percent_decode(*name), now);
     const ListingIndex::Snapshot none;
     const DashboardView view{ctx.catalog, none, notes, now, ctx.config.stale_after_s};
-    return one ? render_mirror_page(view, *one) : render_not_found("no mirror of that name");
+    if (!one) {
+      return render_not_found("no mirror of that name");
+    }
+    const std::vector<Event> events =
+        ctx.events != nullptr ? ctx.events->for_mirror(one->row.name, 20) : std::vector<Event>();
+    return render_mirror_page(view, *one, events);
   }
   const ListingIndex::Snapshot mirrors = ctx.index.mirrors(now);
   return render_overview(DashboardView{ctx.catalog, mirrors, notes, now, ctx.config.stale_after_s});

@@ -304,7 +304,8 @@ std::string render_overview(const DashboardView& v)
   return h;
 }
 
-std::string render_mirror_page(const DashboardView& v, const MirrorStatus& m)
+std::string render_mirror_page(const DashboardView& v, const MirrorStatus& m,
+                               const std::vector<Event>& events)
 {
   const std::string status = mirror_status(m.row, v.now, v.stale_after_s);
   std::string h = head(m.row.name + " - webseed-collector");
@@ -326,8 +327,24 @@ std::string render_mirror_page(const DashboardView& v, const MirrorStatus& m)
          html_escape(c.reason) + "</td><td>" +
          (c.clients ? html_escape(clients_line(*c.clients)) : std::string()) + "</td></tr>\n";
   }
-  h += "</table>\n<p>JSON: <a href=\"/api/v1/mirrors/" + query_escape(m.row.name) +
-       "\">/api/v1/mirrors/" + html_escape(m.row.name) + "</a></p>\n</body></html>\n";
+  h += "</table>\n";
+  if (!events.empty()) {
+    h += "<h2>Recent events</h2>\n<table id=\"events\">\n<tr><th>when</th><th>what</th>"
+         "<th>from</th><th>to</th><th>reason</th></tr>\n";
+    for (const Event& e : events) {
+      const CatalogEntry* entry = e.info_hash.empty() ? nullptr : v.catalog.find(e.info_hash);
+      const std::string what = e.info_hash.empty() ? "(the mirror)"
+                               : entry != nullptr  ? entry->torrent->name
+                                                   : e.info_hash;
+      h += "<tr><td>" + html_escape(age(e.at, v.now)) + "</td><td>" + html_escape(what) +
+           "</td><td>" + html_escape(e.from.empty() ? "(new)" : e.from) + "</td><td>" +
+           html_escape(e.to) + "</td><td class=\"r\">" + html_escape(e.reason) + "</td></tr>\n";
+    }
+    h += "</table>\n";
+  }
+  h += "<p>JSON: <a href=\"/api/v1/mirrors/" + query_escape(m.row.name) + "\">/api/v1/mirrors/" +
+       html_escape(m.row.name) + "</a>, <a href=\"/api/v1/mirrors/" + query_escape(m.row.name) +
+       "/events\">events</a></p>\n</body></html>\n";
   return h;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "catalog.h"
+#include "events.h"
 #include "listing.h"
 #include "listing_index.h"
 
@@ -29,7 +30,9 @@ struct DashboardView {
 };
 
 std::string render_overview(const DashboardView& view);
-std::string render_mirror_page(const DashboardView& view, const MirrorStatus& mirror);
+// One mirror's page: its cells, then its recent `events` (newest first; events.h).
+std::string render_mirror_page(const DashboardView& view, const MirrorStatus& mirror,
+                               const std::vector<Event>& events = {});
 std::string render_not_found(std::string_view what);
 
 // "never reported", "stale", "fresh", "disabled", "withdrawn": the mirror's status line.

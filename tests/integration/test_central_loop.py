@@ -280,6 +280,12 @@ class CentralLoopTest(harness.TreeTestCase):
             self.assertEqual(events[0]["from"], "listed")
             self.assertEqual(events[0]["reason"], "disabled by the central team")
             self.assertEqual(col.get("/api/v1/mirrors/nope/events")[0], 404)
+            status, _, page = col.get("/?mirror=m1")     # the dashboard shows them too
+            self.assertEqual(status, 200)
+            page = page.decode()
+            self.assertIn('<table id="events">', page)
+            self.assertRegex(page, r"<td>\(the mirror\)</td><td>listed</td><td>off</td>"
+                                   r"<td class=\"r\">disabled by the central team</td>")
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and calls.exists() \
                     and "off" not in calls.read_text():
