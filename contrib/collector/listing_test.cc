@@ -65,8 +65,9 @@ TEST_CASE("listing: ready + fresh + spot-checked, and why not", "[collector]")
     claims.push_back(claim(name, key, true));
   }
   claims.push_back(claim("notready", key, false));
-  const std::vector<SpotCheck> spots = {{"listed", key, true, "pieces 1, 2 verified", now - 5},
-                                        {"spotfail", key, false, "http-content-mismatch", now - 5}};
+  const std::vector<SpotCheck> spots = {
+      {"listed", key, true, "pieces 1, 2 verified", now - 5, 0},
+      {"spotfail", key, false, "http-content-mismatch", now - 5, 0}};
   const Listing l =
       compute_listing(*catalog, mirrors, claims, spots, ListingPolicy{now, 12 * 3600, true});
   CHECK(l.cell("listed", key).state == CellState::listed);

@@ -97,6 +97,12 @@ SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
   }
   const bool all = probe.pieces_verified.size() == items.size() && !items.empty();
   if (all && !agent::has_error(probe.findings)) {
+    double seconds = 0;
+    for (const agent::ProbeRequest& r : probe.requests) {
+      seconds += r.seconds;
+    }
+    result.bytes_per_second =
+        static_cast<std::int64_t>(static_cast<double>(probe.bytes) / std::max(seconds, 0.001));
     result.ok = true;
     result.reason = "piece" + std::string(items.size() == 1 ? " " : "s ") + list + " verified";
     return outcome;

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS spot_checks(
   ok INTEGER NOT NULL,
   reason TEXT NOT NULL,
   checked_at INTEGER NOT NULL,
+  bytes_per_second INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(mirror, info_hash));
 )SQL";
 
@@ -150,6 +151,12 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string
   // Columns added later: a database made by an older collector gains them.
   if (!has_column(db, "claims", "clients") &&
       !sql_exec(db, "ALTER TABLE claims ADD COLUMN clients TEXT NOT NULL DEFAULT ''", &error)) {
+    sqlite3_close(db);
+    return std::unexpected(path + ": " + error);
+  }
+  if (!has_column(db, "spot_checks", "bytes_per_second") &&
+      !sql_exec(db, "ALTER TABLE spot_checks ADD COLUMN bytes_per_second INTEGER NOT NULL DEFAULT 0",
+                &error)) {
     sqlite3_close(db);
     return std::unexpected(path + ": " + error);
   }
@@ -372,23 +379,24 @@ void Store::record_spot_check(const SpotCheck& check)
 {
   std::lock_guard lock(m_mutex);
   const WriteCount counted{*this, check.mirror}; // after the write, before the unlock
-  Stmt s(m_db, "INSERT OR REPLACE INTO spot_checks(mirror, info_hash, ok, reason, checked_at) "
-               "VALUES(?,?,?,?,?)");
+  Stmt s(m_db, "INSERT OR REPLACE INTO spot_checks(mirror, info_hash, ok, reason, checked_at, "
+               "bytes_per_second) VALUES(?,?,?,?,?,?)");
   s.bind(1, check.mirror)
       .bind(2, check.info_hash)
       .bind(3, std::int64_t{check.ok ? 1 : 0})
       .bind(4, check.reason)
-      .bind(5, check.checked_at);
+      .bind(5, check.checked_at)
+      .bind(6, check.bytes_per_second);
   s.step();
 }
 
 std::vector<SpotCheck> Store::spot_checks()
 {
   std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks");
+  Stmt s(m_db, "SELECT mirror, info_hash, ok, reason, checked_at, bytes_per_second FROM spot_checks");
   std::vector<SpotCheck> out;
   while (s.step() == SQLITE_ROW) {
-    out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4)});
+    out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4), s.integer(5)});
   }
   return out;
 }
@@ -397,11 +405,11 @@ std::vector<SpotCheck> Store::spot_checks_of(const std::string& mirror)
 {
   std::lock_guard lock(m_mutex);
   Stmt s(m_db,
-         "SELECT mirror, info_hash, ok, reason, checked_at FROM spot_checks WHERE mirror = ?");
+         "SELECT mirror, info_hash, ok, reason, checked_at, bytes_per_second FROM spot_checks WHERE mirror = ?");
   s.bind(1, mirror);
   std::vector<SpotCheck> out;
   while (s.step() == SQLITE_ROW) {
-    out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4)});
+    out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4), s.integer(5)});
   }
   return out;
 }

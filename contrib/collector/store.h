@@ -67,6 +67,7 @@ struct SpotCheck {
   bool ok = false;
   std::string reason; // why not ok; what was checked when ok
   std::int64_t checked_at = 0;
+  std::int64_t bytes_per_second = 0; // passed: the pieces' bytes over the time fetching them
 };
 
 class Store {

@@ -8,15 +8,33 @@ namespace collector {
 MirrorRanks rank_mirrors(const std::vector<SpotCheck>& spots)
 {
   MirrorRanks ranks;
+  std::map<std::string, std::pair<long double, std::size_t>> speed; // sum, count
   for (const SpotCheck& s : spots) {
     MirrorRank& r = ranks[s.mirror];
     ++r.checks;
     if (s.ok) {
       ++r.passed;
       r.last_pass = std::max(r.last_pass, s.checked_at);
+      if (s.bytes_per_second > 0) {
+        auto& [sum, n] = speed[s.mirror];
+        sum += static_cast<long double>(s.bytes_per_second);
+        ++n;
+      }
     }
   }
+  for (const auto& [name, sn] : speed) {
+    ranks[name].bytes_per_second = static_cast<std::int64_t>(sn.first / sn.second);
+  }
   return ranks;
+}
+
+int throughput_step(const MirrorRank& rank)
+{
+  int step = 0;
+  for (std::int64_t v = rank.bytes_per_second; v > 1; v >>= 1) {
+    ++step;
+  }
+  return step;
 }
 
 std::vector<ListedMirror> listed_mirrors(const Listing& listing, const std::string& key)
@@ -49,6 +67,9 @@ std::vector<std::string> published_webseeds(std::vector<ListedMirror> listed,
     const std::uint64_t lb = rb.passed * std::max<std::size_t>(ra.checks, 1);
     if (la != lb) {
       return la > lb;
+    }
+    if (throughput_step(ra) != throughput_step(rb)) {
+      return throughput_step(ra) > throughput_step(rb);
     }
     if (ra.last_pass != rb.last_pass) {
       return ra.last_pass > rb.last_pass;

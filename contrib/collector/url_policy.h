@@ -4,8 +4,10 @@
 // Clients use a few web seeds at a time, mostly the first ones, and every url-list entry
 // is carried by every copy of the torrent: the mirrors the collector saw serving best come
 // first and the list is capped. Order: the share of the mirror's spot checks (its latest one
-// per torrent, over every torrent) that passed, higher first; then its most recent passed
-// check, newer first; then its name. At most `max_webseeds` entries in all: the configured
+// per torrent, over every torrent) that passed, higher first; then the throughput measured by
+// its passed checks (their mean bytes per second, compared in factor-of-two steps so that
+// noise does not reorder mirrors of about the same speed), higher first; then its most recent
+// passed check, newer first; then its name. At most `max_webseeds` entries in all: the configured
 // fallback seeds (the origin, an archive host) always come last and count against the cap,
 // so mirrors are cut first.
 #pragma once
@@ -26,7 +28,11 @@ struct MirrorRank {
   std::size_t checks = 0;     // latest spot checks, one per torrent checked
   std::size_t passed = 0;     // of them, passed
   std::int64_t last_pass = 0; // Unix time of the newest passed one (0: none)
+  std::int64_t bytes_per_second = 0; // mean of the passed checks that measured it (0: none)
 };
+
+// The throughput step a rank is compared by: floor(log2(bytes_per_second)), 0 for none.
+int throughput_step(const MirrorRank& rank);
 
 using MirrorRanks = std::map<std::string, MirrorRank>; // by mirror name
 

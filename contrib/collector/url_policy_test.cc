@@ -31,10 +31,10 @@ TEST_CASE("url-list policy: spot-check success first, then recency, capped, fall
 {
   const Listing l = listing_of({"a", "b", "c", "d"}, {"x"});
   const std::vector<SpotCheck> spots = {
-      {"a", "k", true, "", 100}, {"a", "k2", false, "", 100}, // a: 1 of 2
-      {"b", "k", true, "", 50},                               // b: 1 of 1, older
-      {"c", "k", true, "", 200},                              // c: 1 of 1, newer
-      {"x", "k", true, "", 300},                              // x: not listed
+      {"a", "k", true, "", 100, 0}, {"a", "k2", false, "", 100, 0}, // a: 1 of 2
+      {"b", "k", true, "", 50, 0},                                  // b: 1 of 1, older
+      {"c", "k", true, "", 200, 0},                                 // c: 1 of 1, newer
+      {"x", "k", true, "", 300, 0},                                 // x: not listed
   };
   const MirrorRanks ranks = rank_mirrors(spots);
   const std::string dir = "experimental/torrent-symlinks";
@@ -49,6 +49,25 @@ TEST_CASE("url-list policy: spot-check success first, then recency, capped, fall
                                  "https://origin/pub/"});
   CHECK(published_webseeds(listed_mirrors(l, "unknown"), ranks, dir, 3, {"https://origin/pub/"}) ==
         std::vector<std::string>{"https://origin/pub/"});
+}
+
+TEST_CASE("url-list policy: measured throughput before recency, in factor-of-two steps",
+          "[url_policy]")
+{
+  const Listing l = listing_of({"fast", "slow", "near", "new"}, {});
+  const std::vector<SpotCheck> spots = {
+      {"fast", "k", true, "", 100, 8'000'000}, {"fast", "k2", true, "", 100, 12'000'000},
+      {"slow", "k", true, "", 300, 1'000'000}, // newer, but 10x slower
+      {"near", "k", true, "", 200, 9'000'000}, // the same step as fast's mean (10 MB/s): newer
+      {"new", "k", true, "", 400, 0},          // passed, nothing measured: last
+  };
+  const MirrorRanks ranks = rank_mirrors(spots);
+  CHECK(ranks.at("fast").bytes_per_second == 10'000'000);
+  CHECK(throughput_step(ranks.at("fast")) == throughput_step(ranks.at("near")));
+  CHECK(throughput_step(ranks.at("new")) == 0);
+  CHECK(published_webseeds(listed_mirrors(l, "k"), ranks, "d", 32, {}) ==
+        std::vector<std::string>{"http://near.example/pub/d/", "http://fast.example/pub/d/",
+                                 "http://slow.example/pub/d/", "http://new.example/pub/d/"});
 }
 
 TEST_CASE("publish keys: lists of URLs, strict", "[url_policy]")

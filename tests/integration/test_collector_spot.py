@@ -233,6 +233,34 @@ class CollectorSpotTest(harness.TreeTestCase):
         self.assertGreaterEqual(len(spot), len(self.names), spot)
         connections = {r["connection"] for r in spot}
         self.assertLessEqual(len(connections), 2, f"{len(spot)} requests: {sorted(connections)}")
+        # Each passed check measured its throughput (the url-list order uses it, issue 16).
+        db = sqlite3.connect(f"file:{col.dir / 'collector.sqlite'}?mode=ro", uri=True)
+        try:
+            speeds = db.execute("SELECT ok, bytes_per_second FROM spot_checks").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(len(speeds), len(self.names))
+        self.assertTrue(all(ok == 1 and bps > 0 for ok, bps in speeds), speeds)
+
+    def test_a_database_of_an_older_collector_gains_the_new_columns(self):
+        """A spot_checks table made before bytes_per_second existed is migrated on open."""
+        db_path = self.tmp / "old" / "collector" / "collector.sqlite"
+        db_path.parent.mkdir(parents=True)
+        db = sqlite3.connect(db_path)
+        db.executescript("CREATE TABLE spot_checks(mirror TEXT NOT NULL, info_hash TEXT NOT "
+                         "NULL, ok INTEGER NOT NULL, reason TEXT NOT NULL, checked_at INTEGER "
+                         "NOT NULL, PRIMARY KEY(mirror, info_hash));"
+                         "INSERT INTO spot_checks VALUES('m', 'k', 1, 'piece 1 verified', 5);")
+        db.close()
+        col = Collector(self.tmp / "old", self.tdir, spot_check=True)
+        col.start()
+        col.stop()
+        db = sqlite3.connect(db_path)
+        try:
+            rows = db.execute("SELECT mirror, ok, bytes_per_second FROM spot_checks").fetchall()
+        finally:
+            db.close()
+        self.assertEqual(rows, [("m", 1, 0)])
 
     def test_bytes_per_hour_caps_a_round(self):
         good = self.copy("good")
