@@ -114,7 +114,7 @@ HttpResponse post_report(ApiContext& ctx, const HttpRequest& req)
 std::optional<std::string> query_value(const std::string& target, std::string_view key);
 
 // The catalog entry for an info-hash as asked (either case), or the 400/404 answer.
-std::expected<const CatalogEntry*, HttpResponse> entry_for(ApiContext& ctx,
+std::expected<const CatalogEntry*, HttpResponse> entry_for(const Catalog& catalog,
                                                            const std::string& asked)
 {
   // Upper-case hex is the same info-hash (clients and trackers print either case).
@@ -125,16 +125,19 @@ std::expected<const CatalogEntry*, HttpResponse> entry_for(ApiContext& ctx,
   if (!((info_hash.size() == 40 || info_hash.size() == 64) && is_hex(info_hash))) {
     return std::unexpected(error(400, "an info-hash is 40 (v1) or 64 (v2) hex digits"));
   }
-  const CatalogEntry* e = ctx.catalog.find(info_hash);
+  const CatalogEntry* e = catalog.find(info_hash);
   if (!e) {
     return std::unexpected(error(404, "no such torrent in the collector's catalog"));
   }
   return e;
 }
 
-HttpResponse get_magnet(ApiContext& ctx, const std::string& asked, const std::string& target)
+std::vector<std::string> published_webseeds(ApiContext& ctx, CatalogView& v, const std::string& key);
+
+HttpResponse get_magnet(ApiContext& ctx, CatalogView& v, const std::string& asked,
+                        const std::string& target)
 {
-  const auto e = entry_for(ctx, asked);
+  const auto e = entry_for(*v.catalog, asked);
   if (!e) {
     return e.error();
   }
@@ -147,19 +150,19 @@ HttpResponse get_magnet(ApiContext& ctx, const std::string& asked, const std::st
       trackers.push_back(t);
     }
   }
-  return magnet_response(**e, published_webseeds(ctx, (*e)->key), trackers,
+  return magnet_response(**e, published_webseeds(ctx, v, (*e)->key), trackers,
                          query_value(target, "redirect").value_or("false") == "true");
 }
 
-HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
+HttpResponse get_webseeds(ApiContext& ctx, CatalogView& v, const std::string& asked)
 {
-  const auto found = entry_for(ctx, asked);
+  const auto found = entry_for(*v.catalog, asked);
   if (!found) {
     return found.error();
   }
   const CatalogEntry* e = *found;
-  const auto entry = static_cast<std::size_t>(e - ctx.catalog.entries().data());
-  const auto body = ctx.index.listed_rendered(
+  const auto entry = static_cast<std::size_t>(e - v.catalog->entries().data());
+  const auto body = v.index.listed_rendered(
       entry, ctx.now(), [&](const std::vector<ListingIndex::Listed>& listed) {
         Json urls = Json::array();
         Json mirrors = Json::array();
@@ -177,7 +180,8 @@ HttpResponse get_webseeds(ApiContext& ctx, const std::string& asked)
 }
 
 // One mirror's entry of /api/v1/mirrors; without `torrents` when with_torrents is false.
-Json mirror_json(ApiContext& ctx, const MirrorStatus& st, std::int64_t now, bool with_torrents)
+Json mirror_json(ApiContext& ctx, const Catalog& catalog, const MirrorStatus& st, std::int64_t now,
+                 bool with_torrents)
 {
   const MirrorRow& m = st.row;
   std::map<std::string, std::uint32_t> counts;
@@ -199,7 +203,7 @@ Json mirror_json(ApiContext& ctx, const MirrorStatus& st, std::int64_t now, bool
               {"counts", counts}};
   if (with_torrents) {
     Json torrents = Json::object();
-    const std::vector<CatalogEntry>& entries = ctx.catalog.entries();
+    const std::vector<CatalogEntry>& entries = catalog.entries();
     for (std::size_t i = 0; i < entries.size() && i < st.cells.size(); ++i) {
       const IndexCell& c = st.cells[i];
       Json cell = {
@@ -265,25 +269,26 @@ std::string percent_decode(std::string_view s)
   return out;
 }
 
-HttpResponse get_one_mirror(ApiContext& ctx, const std::string& name)
+HttpResponse get_one_mirror(ApiContext& ctx, CatalogView& v, const std::string& name)
 {
   const std::int64_t now = ctx.now();
-  if (const auto st = ctx.index.mirror(name, now)) {
-    return json_response(200, mirror_json(ctx, *st, now, true));
+  if (const auto st = v.index.mirror(name, now)) {
+    return json_response(200, mirror_json(ctx, *v.catalog, *st, now, true));
   }
   return error(404, "no mirror of that name");
 }
 
-HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::string& target)
+HttpResponse get_events(ApiContext& ctx, CatalogView& v, const std::string& name,
+                        const std::string& target)
 {
-  if (!ctx.index.mirror(name, ctx.now()) || ctx.events == nullptr) {
+  if (!v.index.mirror(name, ctx.now()) || ctx.events == nullptr) {
     return error(404, "no mirror of that name");
   }
   const std::size_t limit =
       std::min<std::size_t>(query_number(target, "limit").value_or(200), 1000);
   Json list = Json::array();
   for (const Event& e : ctx.events->for_mirror(name, limit)) {
-    const CatalogEntry* t = e.info_hash.empty() ? nullptr : ctx.catalog.find(e.info_hash);
+    const CatalogEntry* t = e.info_hash.empty() ? nullptr : v.catalog->find(e.info_hash);
     list.push_back({{"at", e.at},
                     {"info_hash", e.info_hash.empty() ? Json(nullptr) : Json(e.info_hash)},
                     {"torrent", t ? Json(t->torrent->name) : Json(nullptr)},
@@ -297,15 +302,16 @@ HttpResponse get_events(ApiContext& ctx, const std::string& name, const std::str
 // The whole document, or a page of it, streamed a few mirrors at a time (the bytes of one
 // nlohmann dump of the same document): memory per request is one piece, not the document
 // (issue 14: 13 MB and ~150 MB of memory per request at 500 x 200).
-HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
+HttpResponse get_mirrors(ApiContext& ctx, const std::shared_ptr<CatalogView>& view,
+                         const std::string& target)
 {
   const std::int64_t now = ctx.now();
-  auto snapshot = std::make_shared<ListingIndex::Snapshot>(ctx.index.mirrors(now));
+  auto snapshot = std::make_shared<ListingIndex::Snapshot>(view->index.mirrors(now));
   const std::size_t offset = query_number(target, "offset").value_or(0);
   const std::size_t limit = query_number(target, "limit").value_or(snapshot->size());
   const bool with_torrents = query_value(target, "torrents").value_or("true") != "false";
   Json notes = Json::object(); // warnings about the torrents themselves, once per torrent
-  for (const auto& [key, list] : ctx.index.notes(now)) {
+  for (const auto& [key, list] : view->index.notes(now)) {
     Json items = Json::array();
     for (const TorrentNote& n : list) {
       items.push_back({{"code", n.code}, {"message", n.message}, {"clients", n.clients}});
@@ -318,7 +324,7 @@ HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
   const std::size_t end =
       offset + std::min(limit, snapshot->size() - std::min(offset, snapshot->size()));
   HttpResponse out{200, "application/json", {}, {}, {}};
-  out.stream = [&ctx, snapshot, now, with_torrents, offset, next = offset, end,
+  out.stream = [&ctx, view, snapshot, now, with_torrents, offset, next = offset, end,
                 tail = std::move(tail), started = false](std::string& piece) mutable {
     constexpr std::size_t k_piece = 64 * 1024;
     if (!started) {
@@ -329,7 +335,7 @@ HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
       if (next > offset) {
         piece += ',';
       }
-      piece += dump(mirror_json(ctx, *(*snapshot)[next], now, with_torrents));
+      piece += dump(mirror_json(ctx, *view->catalog, *(*snapshot)[next], now, with_torrents));
       ++next;
     }
     if (next < end) {
@@ -341,16 +347,16 @@ HttpResponse get_mirrors(ApiContext& ctx, const std::string& target)
   return out;
 }
 
-HttpResponse get_metrics(ApiContext& ctx)
+HttpResponse get_metrics(ApiContext& ctx, CatalogView& v)
 {
-  const ListingIndex::Totals totals = ctx.index.totals(ctx.now());
+  const ListingIndex::Totals totals = v.index.totals(ctx.now());
   std::string m;
   m += "# HELP webseed_collector_mirrors Registered mirrors.\n# TYPE webseed_collector_mirrors "
        "gauge\nwebseed_collector_mirrors " +
        std::to_string(totals.mirrors) + "\n";
   m += "# HELP webseed_collector_torrents Torrents in the catalog.\n# TYPE "
        "webseed_collector_torrents gauge\nwebseed_collector_torrents " +
-       std::to_string(ctx.catalog.entries().size()) + "\n";
+       std::to_string(v.catalog->entries().size()) + "\n";
   m += "# HELP webseed_collector_cells (mirror, torrent) pairs by listing state.\n# TYPE "
        "webseed_collector_cells gauge\n";
   for (const CellState s :
@@ -361,7 +367,7 @@ HttpResponse get_metrics(ApiContext& ctx)
   }
   m += "# HELP webseed_collector_listed_mirrors Mirrors listed per torrent.\n# TYPE "
        "webseed_collector_listed_mirrors gauge\n";
-  const std::vector<CatalogEntry>& entries = ctx.catalog.entries();
+  const std::vector<CatalogEntry>& entries = v.catalog->entries();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     std::string name = entries[i].torrent->name;
     for (char& c : name) {
@@ -388,14 +394,14 @@ HttpResponse get_metrics(ApiContext& ctx)
 }
 
 // GET / (the overview) and GET /?mirror=NAME (one mirror's cells).
-std::string dashboard_page(ApiContext& ctx, const std::string& target)
+std::string dashboard_page(ApiContext& ctx, CatalogView& v, const std::string& target)
 {
   const std::int64_t now = ctx.now();
-  const auto notes = ctx.index.notes(now);
+  const auto notes = v.index.notes(now);
   if (const auto name = query_value(target, "mirror")) {
-    const auto one = ctx.index.mirror(percent_decode(*name), now);
+    const auto one = v.index.mirror(percent_decode(*name), now);
     const ListingIndex::Snapshot none;
-    const DashboardView view{ctx.catalog, none, notes, now, ctx.config.stale_after_s};
+    const DashboardView view{*v.catalog, none, notes, now, ctx.config.stale_after_s};
     if (!one) {
       return render_not_found("no mirror of that name");
     }
@@ -403,23 +409,61 @@ std::string dashboard_page(ApiContext& ctx, const std::string& target)
         ctx.events != nullptr ? ctx.events->for_mirror(one->row.name, 20) : std::vector<Event>();
     return render_mirror_page(view, *one, events);
   }
-  const ListingIndex::Snapshot mirrors = ctx.index.mirrors(now);
-  return render_overview(DashboardView{ctx.catalog, mirrors, notes, now, ctx.config.stale_after_s});
+  const ListingIndex::Snapshot mirrors = v.index.mirrors(now);
+  return render_overview(DashboardView{*v.catalog, mirrors, notes, now, ctx.config.stale_after_s});
 }
 
-} // namespace
-
-std::vector<std::string> published_webseeds(ApiContext& ctx, const std::string& key)
+std::vector<std::string> published_webseeds(ApiContext& ctx, CatalogView& v, const std::string& key)
 {
   std::vector<ListedMirror> listed;
-  if (const CatalogEntry* e = ctx.catalog.find(key)) {
-    const auto entry = static_cast<std::size_t>(e - ctx.catalog.entries().data());
-    for (ListingIndex::Listed& m : ctx.index.listed(entry, ctx.now())) {
+  if (const CatalogEntry* e = v.catalog->find(key)) {
+    const auto entry = static_cast<std::size_t>(e - v.catalog->entries().data());
+    for (ListingIndex::Listed& m : v.index.listed(entry, ctx.now())) {
       listed.push_back({std::move(m.mirror), std::move(m.base_url)});
     }
   }
   return published_webseeds(std::move(listed), *ctx.ranks.get(ctx.store), ctx.config.symlinks_dir,
                             ctx.config.publish.max_webseeds, ctx.config.publish.fallback_webseeds);
+}
+
+} // namespace
+
+CatalogView::CatalogView(Store& store, std::shared_ptr<const Catalog> loaded,
+                         const CollectorConfig& config, std::string fingerprint_)
+    : catalog(std::move(loaded)), fingerprint(std::move(fingerprint_)),
+      index(store, *catalog, config.stale_after_s, config.spot.enabled)
+{
+}
+
+ApiContext::ApiContext(Store& store_, const CollectorConfig& config_,
+                       std::function<std::int64_t()> now_, std::shared_ptr<const Catalog> catalog,
+                       std::string fingerprint)
+    : store(store_), config(config_), now(std::move(now_)),
+      m_view(std::make_shared<CatalogView>(store_, std::move(catalog), config_,
+                                           std::move(fingerprint)))
+{
+}
+
+std::shared_ptr<CatalogView> ApiContext::view() const
+{
+  std::lock_guard lock(m_view_mutex);
+  return m_view;
+}
+
+void ApiContext::replace_catalog(std::shared_ptr<const Catalog> catalog, std::string fingerprint)
+{
+  auto next = std::make_shared<CatalogView>(store, std::move(catalog), config, std::move(fingerprint));
+  std::lock_guard lock(m_view_mutex);
+  // The old index is retired first: every change it did not take stays in the Store for the
+  // new one, whose first refresh reads every mirror anyway (a request on the old view
+  // meanwhile answers from what the old index had).
+  m_view->index.retire();
+  m_view = std::move(next);
+}
+
+std::vector<std::string> published_webseeds(ApiContext& ctx, const std::string& key)
+{
+  return published_webseeds(ctx, *ctx.view(), key);
 }
 
 std::optional<HttpResponse> check_request_head(ApiContext& ctx, const HttpRequest& head)
@@ -453,48 +497,51 @@ HttpResponse handle_request(ApiContext& ctx, const HttpRequest& req)
                         {{"Allow", "GET, HEAD"}},
                         {}};
   }
+  const std::shared_ptr<CatalogView> view = ctx.view(); // this request's catalog
+  CatalogView& v = *view;
   constexpr std::string_view torrents = "/api/v1/torrents/";
   constexpr std::string_view webseeds = "/webseeds";
   if (path.starts_with(torrents) && path.ends_with(webseeds) &&
       path.size() > torrents.size() + webseeds.size()) {
     return get_webseeds(
-        ctx, path.substr(torrents.size(), path.size() - torrents.size() - webseeds.size()));
+        ctx, v, path.substr(torrents.size(), path.size() - torrents.size() - webseeds.size()));
   }
   constexpr std::string_view magnet = "/magnet";
   if (path.starts_with(torrents) && path.ends_with(magnet) &&
       path.size() > torrents.size() + magnet.size()) {
-    return get_magnet(ctx,
+    return get_magnet(ctx, v,
                       path.substr(torrents.size(), path.size() - torrents.size() - magnet.size()),
                       req.target);
   }
   constexpr std::string_view live = "/torrents/";
   if (path.starts_with(live) && path.size() > live.size()) {
-    return ctx.live.get(
-        ctx.catalog, percent_decode(std::string_view(path).substr(live.size())),
-        [&ctx](const std::string& key) { return published_webseeds(ctx, key); }, req, ctx.now());
+    return v.live.get(
+        *v.catalog, percent_decode(std::string_view(path).substr(live.size())),
+        [&ctx, &v](const std::string& key) { return published_webseeds(ctx, v, key); }, req,
+        ctx.now());
   }
   if (path == "/api/v1/mirrors") {
-    return get_mirrors(ctx, req.target);
+    return get_mirrors(ctx, view, req.target);
   }
   constexpr std::string_view mirrors_prefix = "/api/v1/mirrors/";
   constexpr std::string_view events_suffix = "/events";
   if (path.starts_with(mirrors_prefix) && path.ends_with(events_suffix) &&
       path.size() > mirrors_prefix.size() + events_suffix.size()) {
     return get_events(
-        ctx,
+        ctx, v,
         percent_decode(std::string_view(path).substr(
             mirrors_prefix.size(), path.size() - mirrors_prefix.size() - events_suffix.size())),
         req.target);
   }
   if (path.starts_with(mirrors_prefix) && path.size() > mirrors_prefix.size()) {
-    return get_one_mirror(ctx,
+    return get_one_mirror(ctx, v,
                           percent_decode(std::string_view(path).substr(mirrors_prefix.size())));
   }
   if (path == "/metrics") {
-    return get_metrics(ctx);
+    return get_metrics(ctx, v);
   }
   if (path == "/" || path == "/index.html") {
-    return HttpResponse{200, "text/html; charset=utf-8", dashboard_page(ctx, req.target), {}, {}};
+    return HttpResponse{200, "text/html; charset=utf-8", dashboard_page(ctx, v, req.target), {}, {}};
   }
   return error(404, "no such resource");
 }

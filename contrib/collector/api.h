@@ -26,18 +26,39 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 
 namespace collector {
 
-struct ApiContext {
+// One loaded catalog and what is derived from it (its listing index, its live torrents),
+// replaced as a whole when `serve` reloads the catalog (SIGHUP, or the torrents directory
+// changed: config `torrents_rescan_every`). A request works on the view it began with.
+struct CatalogView {
+  CatalogView(Store& store, std::shared_ptr<const Catalog> loaded, const CollectorConfig& config,
+              std::string fingerprint);
+  const std::shared_ptr<const Catalog> catalog;
+  const std::string fingerprint; // Catalog::fingerprint when loaded; "" unknown
+  // Kept up to date one mirror at a time, shared by every reader (listing_index.h).
+  ListingIndex index;
+  LiveTorrents live{}; // GET /torrents/<file> (live_torrents.h)
+};
+
+class ApiContext {
+public:
+  ApiContext(Store& store, const CollectorConfig& config, std::function<std::int64_t()> now,
+             std::shared_ptr<const Catalog> catalog, std::string fingerprint = {});
+
+  // The current catalog view (shared: it lives as long as a request holds it).
+  std::shared_ptr<CatalogView> view() const;
+  // Publishes a newly loaded catalog. Requests that began keep their view; the old index is
+  // retired (no longer refreshed) so that every later change reaches the new one.
+  void replace_catalog(std::shared_ptr<const Catalog> catalog, std::string fingerprint);
+
   Store& store;
-  const Catalog& catalog;
   const CollectorConfig& config;
   std::function<std::int64_t()> now; // Unix time
-  // Kept up to date one mirror at a time, shared by every reader (listing_index.h).
-  ListingIndex index{store, catalog, config.stale_after_s, config.spot.enabled};
   // Per-mirror report rate limit: a token bucket (report_rate.per_hour, report_rate.burst)
   // per mirror name; a stored report takes a token, a duplicate none.
   struct Bucket {
@@ -50,9 +71,12 @@ struct ApiContext {
   std::atomic<std::uint64_t> reports_stored{0};
   std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> reports_refused{0};
-  LiveTorrents live{};        // GET /torrents/<file> (live_torrents.h)
   RankCache ranks{};          // the url-list order (url_policy.h)
   EventLog* events = nullptr; // GET /api/v1/mirrors/<name>/events (events.h); null: 404
+
+private:
+  mutable std::mutex m_view_mutex;
+  std::shared_ptr<CatalogView> m_view;
 };
 
 // The url-list published for a catalog key now (url_policy.h; config `publish`).

@@ -3,6 +3,7 @@
 #include "torrent_discovery.h"
 
 #include <algorithm>
+#include <sys/stat.h>
 
 namespace collector {
 
@@ -40,6 +41,26 @@ std::expected<Catalog, std::string> Catalog::load(const std::string& dir,
     }
   }
   return c;
+}
+
+std::expected<std::string, std::string> Catalog::fingerprint(const std::string& dir)
+{
+  auto files = agent::find_torrents({dir});
+  if (!files) {
+    return std::unexpected(files.error());
+  }
+  std::string out;
+  for (const std::string& path : *files) {
+    struct stat st {};
+    out += path;
+    out += '\0';
+    if (::lstat(path.c_str(), &st) == 0) {
+      out += std::to_string(st.st_size) + ' ' + std::to_string(st.st_mtim.tv_sec) + '.' +
+             std::to_string(st.st_mtim.tv_nsec) + ' ' + std::to_string(st.st_ino);
+    }
+    out += '\n';
+  }
+  return out;
 }
 
 const CatalogEntry* Catalog::find(const std::string& info_hash) const

@@ -28,6 +28,11 @@ public:
   static std::expected<Catalog, std::string> load(const std::string& dir,
                                                   std::vector<std::string>& problems);
 
+  // What a reload compares to know whether `dir` changed: each .torrent file's path, size,
+  // mtime (ns) and inode, in order (no file is read; linear in the files). A file rewritten by
+  // make-torrents (temp + rename) has a new inode. Error as load's.
+  static std::expected<std::string, std::string> fingerprint(const std::string& dir);
+
   const std::vector<CatalogEntry>& entries() const { return m_entries; }
   // By v1 or v2 info-hash (lower-case hex); nullptr when unknown.
   const CatalogEntry* find(const std::string& info_hash) const;

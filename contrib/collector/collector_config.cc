@@ -115,7 +115,7 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
       throw Error{source + ":1:1: missing required key 'torrents'"};
     }
     r.keys(doc, "",
-           {"listen", "tls", "database", "torrents", "symlinks_dir", "max_body", "stale_after",
+           {"listen", "tls", "database", "torrents", "torrents_rescan_every", "symlinks_dir", "max_body", "stale_after",
             "threads", "spot_check", "max_connections", "max_connections_per_address",
             "first_byte_timeout", "max_buffered_bytes", "database_group", "retention", "publish",
             "events", "report_rate"});
@@ -138,6 +138,8 @@ std::expected<CollectorConfig, std::string> parse_collector_config(const std::st
         c.database = r.path(v, key);
       } else if (key == "torrents") {
         c.torrents = r.path(v, key);
+      } else if (key == "torrents_rescan_every") {
+        c.torrents_rescan_every_s = r.duration(v, key);
       } else if (key == "symlinks_dir") {
         c.symlinks_dir = r.text(v, key);
       } else if (key == "max_body") {

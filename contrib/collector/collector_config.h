@@ -17,6 +17,7 @@ struct CollectorConfig {
   std::string tls_key;                   //   (else plain HTTP, behind nginx on loopback)
   std::string database = "/var/lib/webseed-collector/collector.sqlite";
   std::string torrents; // directory of the distribution's .torrent files
+  std::int64_t torrents_rescan_every_s = 60; // serve reloads a changed `torrents` (and on HUP)
   std::string symlinks_dir = "experimental/torrent-symlinks"; // under each mirror's base URL
   std::uint64_t max_body = 4u << 20;                          // bytes of a report
   std::int64_t stale_after_s = 12 * 3600; // a mirror not judged within this drops out

@@ -173,6 +173,9 @@ void ListingIndex::publish(const std::string& name, std::shared_ptr<const Mirror
 void ListingIndex::refresh(std::int64_t now)
 {
   std::lock_guard refreshing(m_refresh);
+  if (m_retired) {
+    return;
+  }
   std::set<std::string> changed = m_store.take_changed_mirrors();
   const auto steady = std::chrono::steady_clock::now();
   bool full = !m_loaded;
@@ -221,6 +224,12 @@ void ListingIndex::refresh(std::int64_t now)
   for (const auto& [name, status] : m_mirrors) {
     m_next_change = std::min(m_next_change, status->change_at);
   }
+}
+
+void ListingIndex::retire()
+{
+  std::lock_guard refreshing(m_refresh);
+  m_retired = true;
 }
 
 std::vector<ListingIndex::Listed> ListingIndex::listed(std::size_t entry, std::int64_t now)

@@ -90,6 +90,11 @@ public:
   // Per catalog key, the notes of torrents that have any (listing.h torrent_notes).
   std::map<std::string, std::vector<TorrentNote>> notes(std::int64_t now);
 
+  // From now on this index is no longer brought up to date (reads answer from what it has):
+  // a reloaded catalog's index replaces it, and the Store's changed mirrors must go to that
+  // one only (api.h CatalogView).
+  void retire();
+
 private:
   void refresh(std::int64_t now);
   std::shared_ptr<const MirrorStatus> compute(const MirrorRow& row, std::int64_t now);
@@ -107,6 +112,7 @@ private:
 
   std::mutex m_refresh; // one refresher at a time; guards the members below up to m_rw
   bool m_loaded = false;
+  bool m_retired = false;
   std::optional<std::int64_t> m_others;
   std::chrono::steady_clock::time_point m_others_checked{};
   std::map<ClientMap, std::weak_ptr<const ClientMap>> m_client_sets;

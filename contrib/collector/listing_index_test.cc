@@ -158,3 +158,34 @@ TEST_CASE("listing index: the policy's cells, kept up to date one mirror at a ti
   CHECK(totals.cells[static_cast<std::size_t>(CellState::off)] == 2);
   CHECK(index.mirror("nobody", now) == nullptr);
 }
+
+TEST_CASE("a retired index stops taking changes; the index of a reloaded catalog sees them",
+          "[collector][listing_index]")
+{
+  agent::testing::TempTree t;
+  t.file("torrents/a.torrent", torrent("a.iso", 'a'));
+  std::vector<std::string> problems;
+  auto one = Catalog::load(t / "torrents", problems);
+  REQUIRE(one);
+  auto opened = Store::open(t / "c.sqlite");
+  REQUIRE(opened);
+  Store& s = **opened;
+  const std::int64_t day = 24 * 3600;
+  const std::int64_t now = 1'000'000;
+  REQUIRE(s.add_mirror("m1", "http://m1.example.org/", "h1", now));
+  ListingIndex old(s, *one, day, false);
+  CHECK(old.listed(0, now).empty());
+
+  // A claim for a torrent not in the catalog yet: stored, matched once the catalog has it.
+  t.file("torrents/b.torrent", torrent("b.iso", 'b'));
+  auto two = Catalog::load(t / "torrents", problems);
+  REQUIRE(two);
+  REQUIRE(two->entries().size() == 2);
+  old.retire();
+  REQUIRE(s.ingest("m1", report("r1", two->entries(), {true, true}), now));
+  CHECK(old.listed(0, now).empty()); // retired: answers from what it had
+  ListingIndex reloaded(s, *two, day, false);
+  CHECK(reloaded.listed(0, now).size() == 1);
+  CHECK(reloaded.listed(1, now).size() == 1);
+  check_same_as_policy(reloaded, s, *two, ListingPolicy{now, day, false});
+}

@@ -122,23 +122,51 @@ Catalog load_catalog(const std::string& dir)
   return std::move(*c);
 }
 
-sigset_t stop_signals()
+// SIGTERM and SIGINT stop serve; SIGHUP reloads the catalog.
+sigset_t serve_signals()
 {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+// The catalog as loaded now with its fingerprint (taken first: a change during the load is
+// seen by the next comparison); nullopt, with a warning, when the directory cannot be read
+// (the catalog in use is kept).
+std::optional<std::pair<std::shared_ptr<const Catalog>, std::string>>
+reload_catalog(const std::string& dir)
+{
+  auto fingerprint = Catalog::fingerprint(dir);
+  std::vector<std::string> problems;
+  std::expected<Catalog, std::string> loaded = std::unexpected(std::string());
+  if (fingerprint) {
+    loaded = Catalog::load(dir, problems);
+  }
+  if (!fingerprint || !loaded) {
+    std::cerr << "webseed-collector: warning: torrents "
+              << (fingerprint ? loaded.error() : fingerprint.error())
+              << "; the catalog in use is kept" << std::endl;
+    return std::nullopt;
+  }
+  for (const std::string& p : problems) {
+    std::cerr << "webseed-collector: warning: skipped " << p << '\n';
+  }
+  return std::make_pair(std::make_shared<const Catalog>(std::move(*loaded)),
+                        std::move(*fingerprint));
 }
 
 int serve(const CollectorConfig& config)
 {
-  // Block the stop signals in every thread; one thread waits for them.
-  const sigset_t signals = stop_signals();
+  // Block the signals in every thread; one thread waits for them.
+  const sigset_t signals = serve_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const auto store = open_store(config);
-  const Catalog catalog = load_catalog(config.torrents);
-  ApiContext ctx{*store, catalog, config, now};
+  std::string first_fingerprint = Catalog::fingerprint(config.torrents).value_or("");
+  ApiContext ctx(*store, config, now, std::make_shared<const Catalog>(load_catalog(config.torrents)),
+                 std::move(first_fingerprint));
   auto events = EventLog::open(config.database); // history (events.h)
   if (!events) {
     throw Fatal{2, "database " + events.error()};
@@ -173,11 +201,12 @@ int serve(const CollectorConfig& config)
   }
   std::cout << "webseed-collector: listening on " << (config.tls_cert.empty() ? "http" : "https")
             << "://" << options.address << ":" << server->port() << "/ ("
-            << catalog.entries().size() << " torrents)" << std::endl;
+            << ctx.view()->catalog->entries().size() << " torrents)" << std::endl;
 
   std::mutex mutex;
   std::condition_variable stopping;
   bool stop = false;
+  bool reload = false; // SIGHUP: reload the catalog now
   std::atomic<bool> cancel{false}; // in-flight spot checks end at once on SIGTERM
   // A round every round_every; rounds overlap when one waits for a slow mirror (they share
   // `in_flight`, so each mirror is in one round at a time): a mirror that reports meanwhile is
@@ -207,9 +236,9 @@ int serve(const CollectorConfig& config)
       lock.unlock();
       reap(false);
       auto done = std::make_shared<std::atomic<bool>>(false);
-      rounds.push_back({std::thread([&, done] {
-                          const SpotRound round =
-                              spot_check_round(*store, catalog, config, now(), &cancel, &in_flight);
+      rounds.push_back({std::thread([&, done, catalog = ctx.view()->catalog] {
+                          const SpotRound round = spot_check_round(*store, *catalog, config, now(),
+                                                                   &cancel, &in_flight);
                           {
                             std::lock_guard logging(log_mutex);
                             for (const std::string& m : round.messages) {
@@ -241,7 +270,9 @@ int serve(const CollectorConfig& config)
       // One mirror at a time (its events in one transaction): memory bounded by one
       // mirror's cells, also on the first pass over a whole network (100,000 new cells).
       std::vector<Event> found;
-      for (const auto& status : ctx.index.mirrors(at)) {
+      const std::shared_ptr<CatalogView> view = ctx.view();
+      const std::vector<CatalogEntry>& entries = view->catalog->entries();
+      for (const auto& status : view->index.mirrors(at)) {
         if (stop) {
           break;
         }
@@ -249,9 +280,8 @@ int serve(const CollectorConfig& config)
           continue; // the same status object: nothing changed
         }
         cells.clear();
-        for (std::size_t i = 0; i < std::min(status->cells.size(), catalog.entries().size()); ++i) {
-          cells.push_back(
-              CellView{catalog.entries()[i].key, status->cells[i].state, status->cells[i].reason});
+        for (std::size_t i = 0; i < std::min(status->cells.size(), entries.size()); ++i) {
+          cells.push_back(CellView{entries[i].key, status->cells[i].state, status->cells[i].reason});
         }
         found.clear();
         diff_mirror(known, status->row, cells, at, found);
@@ -268,12 +298,44 @@ int serve(const CollectorConfig& config)
       stopping.wait_for(lock, std::chrono::seconds(2), [&] { return stop; });
     }
   });
+  // The catalog: reloaded on SIGHUP, and when the torrents directory's fingerprint changed
+  // (checked every torrents_rescan_every; make-torrents adds and rewrites files there).
+  std::thread reloader([&] {
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      stopping.wait_for(lock, std::chrono::seconds(config.torrents_rescan_every_s),
+                        [&] { return stop || reload; });
+      if (stop) {
+        break;
+      }
+      const bool asked = std::exchange(reload, false);
+      lock.unlock();
+      const std::shared_ptr<CatalogView> current = ctx.view();
+      const auto fingerprint = Catalog::fingerprint(config.torrents);
+      if (asked || !fingerprint || *fingerprint != current->fingerprint) {
+        if (auto loaded = reload_catalog(config.torrents)) {
+          const std::size_t before = current->catalog->entries().size();
+          const std::size_t after = loaded->first->entries().size();
+          ctx.replace_catalog(std::move(loaded->first), std::move(loaded->second));
+          std::cerr << "webseed-collector: catalog reloaded" << (asked ? " (SIGHUP)" : "")
+                    << ": " << after << " torrents (was " << before << ")" << std::endl;
+        }
+      }
+      lock.lock();
+    }
+  });
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    {
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
       std::lock_guard lock(mutex);
+      if (sig == SIGHUP) {
+        reload = true;
+        stopping.notify_all();
+        continue;
+      }
       stop = true;
+      break;
     }
     cancel = true;
     stopping.notify_all();
@@ -283,6 +345,7 @@ int serve(const CollectorConfig& config)
   waiter.join();
   checker.join();
   watcher.join();
+  reloader.join();
   std::cout << "webseed-collector: stopped" << std::endl;
   return 0;
 }
