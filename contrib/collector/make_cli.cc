@@ -29,6 +29,7 @@ struct MakeCommands {
   unsigned jobs = 0;
   std::uint64_t piece_length = 0;
   bool rehash = false;
+  bool prune = false;
 };
 
 namespace {
@@ -88,6 +89,8 @@ std::shared_ptr<MakeCommands> add_make_commands(CLI::App& app)
       });
   t->add_flag("--rehash", c->rehash,
               "hash the payload of existing torrents again even when no file changed since");
+  t->add_flag("--prune", c->prune,
+              "remove OUT's torrents (made by webseed-collector) of groups that no longer exist");
 
   CLI::App* m = app.add_subcommand(
       "make-tree", "Make the torrent-symlinks tree (relative links, pad files) from the "
@@ -144,13 +147,21 @@ std::optional<int> run_make_commands(const MakeCommands& c, const std::string& c
     o.jobs = c.jobs;
     o.piece_length = c.piece_length;
     o.rehash = c.rehash;
+    o.prune = c.prune;
     const MakeOutcome out = make_torrents(c.root, c.out, rule, o);
     for (const std::string& w : out.written) {
       std::cout << "wrote " << w << '\n';
     }
+    for (const std::string& r : out.removed) {
+      std::cout << "removed " << r << '\n';
+    }
     print_problems(out.problems);
     std::cout << out.written.size() << " torrents written, " << out.unchanged.size()
-              << " unchanged, " << out.problems.size() << " problems (" << c.out << ")\n";
+              << " unchanged, " << out.problems.size() << " problems";
+    if (c.prune) {
+      std::cout << ", " << out.removed.size() << " removed";
+    }
+    std::cout << " (" << c.out << ")\n";
     return out.problems.empty() ? 0 : 1;
   }
   if (c.tree->parsed()) {

@@ -7,6 +7,7 @@
 #include "util/atomic_file.h"
 #include "util/text.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
 namespace collector {
@@ -382,6 +384,49 @@ make_torrent(const ReleaseGroup& g, const std::vector<int>& fds, const MakeOptio
                o.creation_date, o);
 }
 
+namespace {
+
+// OUT's torrents made by webseed-collector whose name is no group's (MakeOptions::prune).
+void prune_torrents(const std::string& out_dir, const std::vector<ReleaseGroup>& groups,
+                    MakeOutcome& outcome)
+{
+  std::set<std::string> keep;
+  for (const ReleaseGroup& g : groups) {
+    keep.insert(g.name + ".torrent");
+  }
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(out_dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.size() > 8 && name.ends_with(".torrent") && name.front() != '.' &&
+          !keep.contains(name)) {
+        names.push_back(name);
+      }
+    }
+    ::closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string path = out_dir + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      continue; // links, FIFOs, directories: never ours
+    }
+    const auto t = agent::load_torrent(path);
+    if (!t || !t->created_by.starts_with("webseed-collector")) {
+      continue; // not made by make-torrents: left alone
+    }
+    if (::unlink(path.c_str()) != 0) {
+      outcome.problems.push_back(util::escape_in_message(path) + ": cannot remove: " +
+                                 std::strerror(errno));
+      continue;
+    }
+    outcome.removed.push_back(path);
+  }
+}
+
+} // namespace
+
 MakeOutcome make_torrents(const std::string& root, const std::string& out_dir,
                           const ArtefactRule& rule, const MakeOptions& options)
 {
@@ -397,7 +442,9 @@ MakeOutcome make_torrents(const std::string& root, const std::string& out_dir,
   if (!root_fd) {
     throw std::runtime_error(util::escape_in_message(root) + ": " + std::strerror(errno));
   }
-  for (const ReleaseGroup& g : group_release_files(*files, rule, outcome.problems)) {
+  const std::vector<ReleaseGroup> groups = group_release_files(*files, rule, outcome.problems);
+  const bool scan_clean = outcome.problems.empty();
+  for (const ReleaseGroup& g : groups) {
     std::vector<util::Fd> held;
     std::vector<int> fds;
     std::string failed;
@@ -435,6 +482,14 @@ MakeOutcome make_torrents(const std::string& root, const std::string& out_dir,
       continue;
     }
     outcome.written.push_back(target);
+  }
+  if (options.prune) {
+    if (scan_clean) {
+      prune_torrents(out_dir, groups, outcome);
+    } else {
+      outcome.problems.push_back(util::escape_in_message(out_dir) +
+                                 ": --prune removed nothing: the release tree had problems (above)");
+    }
   }
   return outcome;
 }

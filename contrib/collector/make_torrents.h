@@ -63,6 +63,10 @@ struct MakeOptions {
   unsigned jobs = 0;                  // hashing threads; 0 = one per core
   std::uint64_t piece_length = 0;     // 0: piece_length_for(payload)
   bool rehash = false;                // verify existing torrents even when no file changed
+  // Remove OUT's torrents of groups that no longer exist: files directly in OUT named
+  // *.torrent, made by webseed-collector (`created by`), whose name is no group's. Nothing is
+  // removed when the scan had a problem (a directory it could not read may hold their group).
+  bool prune = false;
 };
 
 // The torrent's bytes for `group` whose payload is open in `fds` (one per group file).
@@ -74,6 +78,7 @@ struct MakeOutcome {
   std::vector<std::string> written;   // OUT/NAME.torrent made or updated
   std::vector<std::string> unchanged; // kept byte for byte
   std::vector<std::string> problems;  // one line each (nothing written for them)
+  std::vector<std::string> removed;   // with `prune`: OUT/NAME.torrent of groups gone
 };
 
 // Scans ROOT, groups, and writes OUT/NAME.torrent for every group (temp + fsync + rename).

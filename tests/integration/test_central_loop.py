@@ -15,6 +15,7 @@ live_torrents.h, url_policy.h."""
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import unittest
@@ -207,10 +208,36 @@ class CentralLoopTest(harness.TreeTestCase):
         again = harness.run_rsync(harness.contents(self.up), mirror_root, "-ai")
         self.assertEqual(again.stdout.strip(), "", "rsync -a has nothing to transfer")
 
-        # A release removed upstream: its entry leaves the tree; its torrent file stays.
+        # A release removed upstream: make-torrents --prune removes its torrent (and only
+        # torrents it made: a hand-made one stays), then its entry leaves the tree.
         for p in (self.up / "experimental/riscv").iterdir():
             p.unlink()
-        (self.tdir / "rootfs-20261201.img.xz.torrent").unlink()
+        foreign = self.tdir / "hand-made.torrent"
+        T.mktorrent(self.up / "releases/README.txt", foreign, piece_log2=15)
+        made = collector_cli("make-torrents", "--root", self.up, "--out", self.tdir)
+        self.assertIn("0 problems (", made.stdout, "without --prune nothing is removed")
+        self.assertTrue((self.tdir / "rootfs-20261201.img.xz.torrent").exists())
+        # A release tree with a problem (two groups would share a name: both left out):
+        # --prune removes nothing (a group it could not make may be one whose torrent exists).
+        for arch in ("x", "y"):
+            (self.up / f"releases/{arch}").mkdir()
+            (self.up / f"releases/{arch}/dup.iso").write_bytes(b"iso")
+            (self.up / f"releases/{arch}/dup.iso.DIGESTS").write_bytes(b"sums")
+        made = collector_cli("make-torrents", "--root", self.up, "--out", self.tdir, "--prune",
+                             check=False)
+        self.assertEqual(made.returncode, 1, made.stdout + made.stderr)
+        self.assertIn("--prune removed nothing", made.stderr)
+        self.assertIn(", 0 removed (", made.stdout)
+        self.assertTrue((self.tdir / "rootfs-20261201.img.xz.torrent").exists())
+        for arch in ("x", "y"):
+            shutil.rmtree(self.up / f"releases/{arch}")
+        made = collector_cli("make-torrents", "--root", self.up, "--out", self.tdir, "--prune")
+        self.assertIn(f"removed {self.tdir / 'rootfs-20261201.img.xz.torrent'}", made.stdout)
+        self.assertIn("0 torrents written, 2 unchanged, 0 problems, 1 removed (", made.stdout)
+        self.assertEqual(sorted(p.name for p in self.tdir.iterdir()),
+                         ["hand-made.torrent", "install-amd64-minimal-20261201T000000Z.torrent",
+                          "stage3-arm64-openrc-20261201T000000Z.torrent"])
+        foreign.unlink()
         _, tree = self.make()
         self.assertIn("2 entries", tree.stdout)
         self.assertFalse(os.path.lexists(self.up / SYMLINKS / "rootfs-20261201.img.xz"))
