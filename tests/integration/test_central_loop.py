@@ -173,8 +173,8 @@ class CentralLoopTest(harness.TreeTestCase):
                 self.assertEqual(q["ws"], expected)
                 self.assertEqual(q["tr"], ["udp://tracker.example:6969"])
                 self.assertEqual(q["dn"], [live[b"info"][b"name"].decode()])
-                # libtorrent reads it: the same torrent, the ws= as its web seeds. (A magnet
-                # alone cannot be downloaded from web seeds: the metadata comes from peers.)
+                # libtorrent reads it: the same torrent, the ws= as its web seeds. (The
+                # metadata comes from peers: test_magnet_download downloads magnets.)
                 import libtorrent  # python3-libtorrent (/usr/bin/python3), as clients.py does
                 params = libtorrent.parse_magnet_uri(magnet)
                 self.assertEqual(str(params.info_hashes.v1), v1)
