@@ -139,12 +139,18 @@ void ListingIndex::publish(const std::string& name, std::shared_ptr<const Mirror
     // The per-torrent list (and its rendered answer) changes only when this mirror joins or
     // leaves it, or moves: a report that changes nothing keeps every answer cached.
     if (was != is || (is && old->row.base_url != status->row.base_url)) {
-      if (is) {
-        m_listed[i][name] = status->row.base_url;
-      } else {
-        m_listed[i].erase(name);
-      }
       m_rendered[i] = nullptr;
+    }
+    // The entry points into the status it was made from: it follows the new one (the node
+    // moved, not reallocated: same name, same place).
+    auto node = was ? m_listed[i].extract(std::string_view(name)) : decltype(m_listed[i].extract(
+                                                                         std::string_view()))();
+    if (is && node) {
+      node.key() = status->row.name;
+      node.mapped() = status.get();
+      m_listed[i].insert(std::move(node));
+    } else if (is) {
+      m_listed[i].emplace(status->row.name, status.get());
     }
     if (old != nullptr && i < old->cells.size()) {
       --m_torrent_counts[i][at(old->cells[i].state)];
@@ -239,8 +245,8 @@ std::vector<ListingIndex::Listed> ListingIndex::listed(std::size_t entry, std::i
   std::vector<Listed> out;
   if (entry < m_listed.size()) {
     out.reserve(m_listed[entry].size());
-    for (const auto& [name, base_url] : m_listed[entry]) {
-      out.push_back({name, base_url});
+    for (const auto& [name, status] : m_listed[entry]) {
+      out.push_back({std::string(name), status->row.base_url});
     }
   }
   return out;
@@ -259,8 +265,8 @@ ListingIndex::listed_rendered(std::size_t entry, std::int64_t now,
   if (!m_rendered[entry]) {
     std::vector<Listed> listed;
     listed.reserve(m_listed[entry].size());
-    for (const auto& [name, base_url] : m_listed[entry]) {
-      listed.push_back({name, base_url});
+    for (const auto& [name, status] : m_listed[entry]) {
+      listed.push_back({std::string(name), status->row.base_url});
     }
     m_rendered[entry] = std::make_shared<const std::string>(render(listed));
   }

@@ -31,6 +31,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace collector {
@@ -120,7 +121,9 @@ private:
 
   std::shared_mutex m_rw; // the published state below
   std::map<std::string, std::shared_ptr<const MirrorStatus>> m_mirrors;
-  std::vector<std::map<std::string, std::string>> m_listed; // per entry: name -> base URL
+  // Per entry: the listed mirrors by name, pointing into their status in m_mirrors (which
+  // owns the name and base URL: ~60 bytes a pair, not two more strings).
+  std::vector<std::map<std::string_view, const MirrorStatus*>> m_listed;
   std::mutex m_rendered_mutex; // readers filling m_rendered (under the shared lock)
   std::vector<std::shared_ptr<const std::string>> m_rendered; // per entry; nullptr: changed
   std::vector<std::array<std::uint32_t, k_cell_states>> m_torrent_counts;

@@ -160,11 +160,23 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string
     sqlite3_close(db);
     return std::unexpected(path + ": " + error);
   }
-  return std::unique_ptr<Store>(new Store(db));
+  // The readers' connection: in WAL mode it reads the last committed state while a write
+  // (and its fsync) is under way, so reads never wait for a report being stored.
+  sqlite3* read_db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &read_db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    error = path + ": " + (read_db ? sqlite3_errmsg(read_db) : "cannot open");
+    sqlite3_close(read_db);
+    sqlite3_close(db);
+    return std::unexpected(error);
+  }
+  sqlite3_busy_timeout(read_db, 10'000);
+  return std::unique_ptr<Store>(new Store(db, read_db));
 }
 
 Store::~Store()
 {
+  sqlite3_close(m_read_db);
   sqlite3_close(m_db);
 }
 
@@ -206,8 +218,8 @@ bool Store::set_disabled(const std::string& name, bool disabled)
 
 std::vector<MirrorRow> Store::mirrors()
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db, (std::string("SELECT ") + k_mirror_columns + " FROM mirrors ORDER BY name").c_str());
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db, (std::string("SELECT ") + k_mirror_columns + " FROM mirrors ORDER BY name").c_str());
   std::vector<MirrorRow> out;
   while (s.step() == SQLITE_ROW) {
     out.push_back(mirror_row(s));
@@ -217,8 +229,8 @@ std::vector<MirrorRow> Store::mirrors()
 
 std::optional<MirrorRow> Store::mirror(const std::string& name)
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db,
          (std::string("SELECT ") + k_mirror_columns + " FROM mirrors WHERE name = ?").c_str());
   s.bind(1, name);
   if (s.step() == SQLITE_ROW) {
@@ -229,9 +241,9 @@ std::optional<MirrorRow> Store::mirror(const std::string& name)
 
 std::optional<MirrorRow> Store::mirror_by_token(const std::string& token_hash)
 {
-  std::lock_guard lock(m_mutex);
+  std::lock_guard lock(m_read_mutex);
   Stmt s(
-      m_db,
+      m_read_db,
       (std::string("SELECT ") + k_mirror_columns + " FROM mirrors WHERE token_hash = ?").c_str());
   s.bind(1, token_hash);
   if (s.step() == SQLITE_ROW) {
@@ -325,8 +337,8 @@ Store::ingest(const std::string& mirror, const IngestedReport& report, std::int6
 
 bool Store::has_report(const std::string& report_id)
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT 1 FROM reports WHERE report_id = ?");
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db, "SELECT 1 FROM reports WHERE report_id = ?");
   s.bind(1, report_id);
   return s.step() == SQLITE_ROW;
 }
@@ -359,16 +371,16 @@ constexpr const char* k_claim_columns =
 
 std::vector<Claim> Store::claims()
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db,
          (std::string("SELECT ") + k_claim_columns + " FROM claims ORDER BY mirror, name").c_str());
   return read_claims(s);
 }
 
 std::vector<Claim> Store::claims_of(const std::string& mirror)
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db,
          (std::string("SELECT ") + k_claim_columns + " FROM claims WHERE mirror = ? ORDER BY name")
              .c_str());
   s.bind(1, mirror);
@@ -392,8 +404,8 @@ void Store::record_spot_check(const SpotCheck& check)
 
 std::vector<SpotCheck> Store::spot_checks()
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db, "SELECT mirror, info_hash, ok, reason, checked_at, bytes_per_second FROM spot_checks");
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db, "SELECT mirror, info_hash, ok, reason, checked_at, bytes_per_second FROM spot_checks");
   std::vector<SpotCheck> out;
   while (s.step() == SQLITE_ROW) {
     out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.text(3), s.integer(4), s.integer(5)});
@@ -403,8 +415,8 @@ std::vector<SpotCheck> Store::spot_checks()
 
 std::vector<SpotCheck> Store::spot_checks_of(const std::string& mirror)
 {
-  std::lock_guard lock(m_mutex);
-  Stmt s(m_db,
+  std::lock_guard lock(m_read_mutex);
+  Stmt s(m_read_db,
          "SELECT mirror, info_hash, ok, reason, checked_at, bytes_per_second FROM spot_checks WHERE mirror = ?");
   s.bind(1, mirror);
   std::vector<SpotCheck> out;

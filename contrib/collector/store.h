@@ -1,6 +1,9 @@
 // store.h: the collector's SQLite database (WAL, synchronous=FULL: a report is acknowledged
 // only once its transaction is on disk, so kill -9 or a crash loses no acknowledged report).
-// One connection, serialised by a mutex: every call is one short transaction.
+// Writes go through one connection, serialised by a mutex: every call is one short
+// transaction. Reads go through a second, read-only connection with a mutex of its own: in
+// WAL mode a read sees every write committed before it began and never waits for a write
+// (nor a write for it).
 //
 // Tables: mirrors (name, base URL, SHA-256 of the token, disabled, last report, opted in),
 // reports (every report, by report_id: a resent report is stored once), claims (per mirror
@@ -121,7 +124,7 @@ public:
   std::optional<std::int64_t> others_version(bool wait);
 
 private:
-  explicit Store(sqlite3* db) : m_db(db) {}
+  Store(sqlite3* db, sqlite3* read_db) : m_db(db), m_read_db(read_db) {}
   struct WriteCount {
     Store& store;
     std::string mirror;
@@ -130,6 +133,8 @@ private:
   void written(const std::string& mirror);
   sqlite3* m_db;
   std::mutex m_mutex;
+  sqlite3* m_read_db;
+  std::mutex m_read_mutex;
   std::atomic<std::uint64_t> m_writes{0};
   std::int64_t m_report_rows = -1; // -1: not counted yet
   std::int64_t m_retention_s = 0;
