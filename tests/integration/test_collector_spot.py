@@ -206,6 +206,27 @@ class CollectorSpotTest(harness.TreeTestCase):
         self.assertEqual(len(one_piece), 1, states)
         self.assertEqual(set(before), {r[1] for r in self.spot_rows(col)})
 
+    def test_a_failed_pair_is_retried_after_retry_failed_after(self):
+        """A pair whose check failed is due again after retry_failed_after, not a whole
+        interval later (issue 14: "a failed pair is re-checked a whole pass later")."""
+        good = self.copy("good")
+        original = (good / CORRUPT).read_bytes()
+        with webservers.Nginx(good) as web:
+            col = self.collector(interval="1h", retry_failed_after="2s")
+            report = self.report(col, "good", good, web.base_url)
+            corrupt(good / CORRUPT)
+            first = col.cli("spot-check")
+            self.assertIn(f"{len(self.names)} checked, 1 failed", first.stdout,
+                          first.stdout + first.stderr)
+            (good / CORRUPT).write_bytes(original)  # the mirror's next sync repaired it
+            self.assertEqual(self.checked(col.cli("spot-check")), 0, "not due yet")
+            time.sleep(2.5)
+            again = col.cli("spot-check")
+            self.assertEqual(self.checked(again), 1, again.stdout + again.stderr)
+            self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+            seeds = self.webseeds(col, self.hashes(report)[CORRUPT_TORRENT])
+        self.assertEqual(seeds["mirrors"], ["good"], seeds)
+
     def test_every_mirror_gets_its_first_check_before_any_its_second(self):
         good = self.copy("good")
         with webservers.Nginx(good) as web:

@@ -47,6 +47,7 @@ from fixtures.collector import Collector, collector_path
 from fixtures.tracker import Tracker
 
 MODULE_TIMEOUT = 180  # tests/run_integration.py: real clients (the module takes ~45 s, also under ASan)
+SANITIZER_PASS = False  # ~40 s of real clients; the collector's magnet endpoint runs under ASan in test_central_loop
 
 SYMLINKS = "experimental/torrent-symlinks"
 STAGE = "releases/arm64/autobuilds/20261201T000000Z/stage3-arm64-openrc-20261201T000000Z.tar.xz"
