@@ -76,7 +76,9 @@ Q = $(if $(V),,@echo "  CXX $<";)
 ASAN_BUILD = build/asan
 # GCC 12 gives false -Wmaybe-uninitialized warnings in libstdc++ (std::regex via Catch2)
 # under the sanitizers at -O1: that one warning is off in the sanitizer build only.
-SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -Wno-maybe-uninitialized
+# -g1: line tables only (what the sanitizers' stack traces print), ~20% less compile time
+# than -g for this template-heavy code.
+SANFLAGS = -O1 -g1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -Wno-maybe-uninitialized
 
 # agent/fuzz/ holds libFuzzer targets, built by tests/fuzz/run-fuzz with clang.
 ALL_SRCS := $(sort $(filter-out agent/fuzz/%,$(wildcard agent/*.cc agent/*/*.cc)))
