@@ -447,9 +447,11 @@ ProbeResult probe_items(const Torrent& t, const std::vector<ProbeItem>& items,
     std::vector<ProbeResult> passes;
     std::vector<std::string> labels;
     const auto deadline = Clock::now() + settings.fetch.batch_timeout;
-    for (const AddressFamily family : settings.families) {
+    for (std::size_t i = 0; i < settings.families.size(); ++i) {
+      const AddressFamily family = settings.families[i];
       ProbeSettings each = settings;
-      each.fetch.share = nullptr; // a shared connection could be of the other family
+      // Never fetch.share: a shared connection could be of the other family.
+      each.fetch.share = i < settings.family_shares.size() ? settings.family_shares[i] : nullptr;
       each.fetch.batch_timeout =
           std::max(std::chrono::milliseconds{1},
                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));

@@ -61,6 +61,10 @@ struct ProbeSettings {
   // The address families to probe one after the other (probe_families()); empty = whatever
   // libcurl picks (one pass).
   std::vector<AddressFamily> families;
+  // With two or more families: the connections kept alive for each pass, by position in
+  // `families` (fetch.share is not used then: a shared connection could be of the other
+  // family); missing or nullptr: that pass's own connections.
+  std::vector<std::shared_ptr<ConnectionShare>> family_shares;
   // The longest Retry-After honoured; a longer one is not waited for (the answer stands).
   std::chrono::seconds max_retry_after{30};
   unsigned throttle_rounds = 3; // retry rounds after 503/429 answers (waits 1, 2, 4 s)

@@ -43,7 +43,7 @@ bool canary_loads(const CollectorConfig& config, const std::atomic<bool>* cancel
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
                            const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
                            const std::atomic<bool>* cancel, std::uint64_t wanted,
-                           std::shared_ptr<agent::ConnectionShare> share)
+                           const MirrorConnections* connections)
 {
   const agent::Torrent& t = *entry.torrent;
   SpotOutcome outcome;
@@ -84,7 +84,13 @@ SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
   settings.fetch.user_agent = "webseed-collector spot check";
   settings.families = agent::probe_families(mirror.base_url);
   settings.fetch.cancel = cancel;
-  settings.fetch.share = std::move(share);
+  if (connections != nullptr) {
+    settings.fetch.share = connections->any;
+    for (const agent::AddressFamily f : settings.families) {
+      settings.family_shares.push_back(f == agent::AddressFamily::ipv6 ? connections->ipv6
+                                                                         : connections->ipv4);
+    }
+  }
   const auto policy =
       std::make_shared<const AddressPolicy>(mirror.base_url, config.spot.allow_private);
   settings.fetch.allow_connect = [policy](const sockaddr& a) { return policy->allows(a); };
@@ -252,13 +258,13 @@ SpotRound spot_check_round(Store& store, const Catalog& catalog, const Collector
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::seconds(config.spot.mirror_deadline_s);
       // One mirror's checks one after the other over kept-alive connections.
-      const auto share = std::make_shared<agent::ConnectionShare>();
+      const MirrorConnections connections;
       for (const std::size_t i : groups[g]) {
         if ((cancel != nullptr && cancel->load()) || std::chrono::steady_clock::now() >= deadline) {
           break; // the rest of this mirror waits for the next round
         }
         SpotOutcome r = spot_check_one(*due[i].entry, *due[i].mirror, config, random, now, cancel,
-                                       due[i].pieces, share);
+                                       due[i].pieces, &connections);
         if (cancel != nullptr && cancel->load()) {
           break; // cut short: not a verdict
         }

@@ -66,12 +66,18 @@ struct SpotOutcome {
 // verified, or the first problem: its finding code and the mirror's URL (published).
 // `cancel` (may be nullptr) ends the check's requests at once when it becomes true.
 // `pieces`: how many (0: spot_check.pieces).
-// `share`: connections kept alive across this mirror's checks of the round (nullptr: each
-// check its own).
+// `connections`: kept alive across this mirror's checks of the round, one cache per address
+// family probed (a dual-stack mirror is checked over IPv4 and over IPv6); nullptr: each
+// check its own.
+struct MirrorConnections {
+  std::shared_ptr<agent::ConnectionShare> any = std::make_shared<agent::ConnectionShare>();
+  std::shared_ptr<agent::ConnectionShare> ipv4 = std::make_shared<agent::ConnectionShare>();
+  std::shared_ptr<agent::ConnectionShare> ipv6 = std::make_shared<agent::ConnectionShare>();
+};
 SpotOutcome spot_check_one(const CatalogEntry& entry, const MirrorRow& mirror,
                            const CollectorConfig& config, std::mt19937_64& random, std::int64_t now,
                            const std::atomic<bool>* cancel = nullptr, std::uint64_t pieces = 0,
-                           std::shared_ptr<agent::ConnectionShare> share = nullptr);
+                           const MirrorConnections* connections = nullptr);
 
 // One round over the pairs that need a check (claimed ready, enabled, opted in, not stale,
 // never checked or checked longer than interval ago), recorded in `store`.

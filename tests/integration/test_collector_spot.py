@@ -15,13 +15,14 @@ The guard needs spot_check.network_quorum (3) distinct mirrors failing in transp
 import os
 import re
 import sqlite3
+import subprocess
 import time
 import unittest
 
 import harness
 from fixtures import fake_reports as R
-from fixtures import mirror, webservers
-from fixtures.collector import Collector
+from fixtures import mirror, names, webservers
+from fixtures.collector import Collector, collector_path
 
 SYMLINKS = mirror.SYMLINKS_DIR
 PAYLOAD = 160 * 1024          # 5 pieces of 32 KiB per payload file
@@ -262,6 +263,34 @@ class CollectorSpotTest(harness.TreeTestCase):
             db.close()
         self.assertEqual(len(speeds), len(self.names))
         self.assertTrue(all(ok == 1 and bps > 0 for ok, bps in speeds), speeds)
+
+    @unittest.skipUnless(names.available(), "needs root and unshare (a private /etc/hosts)")
+    def test_a_dual_stack_mirror_keeps_connections_per_family(self):
+        """A mirror whose host name has an A and an AAAA record is checked over both families;
+        each family keeps its connections across the mirror's checks of the round (the
+        previous main opened new connections for every check of a dual-stack mirror)."""
+        good = self.copy("good")
+        hosts = names.HostsFile(self.tmp, {"dual.test": ["127.0.0.1", "::1"]})
+        with webservers.DualStackNginx(good, good) as web:
+            col = self.collector(pieces=1)
+            base = f"http://dual.test:{web.port}/"
+            report = R.dry_run_report(self.tmp, good, self.tdir, web.base_url, name="v4")
+            self.post_clone(col, report, "dual", base)
+            argv = hosts.wrap([str(collector_path()), "--config", str(col.config), "spot-check"])
+            round_ = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+            self.assertEqual(self.checked(round_), len(self.names), round_.stdout + round_.stderr)
+            self.assertEqual(round_.returncode, 0, round_.stdout + round_.stderr)
+            spot = [r for r in web.access_log() if "spot check" in (r["user_agent"] or "")]
+        families = {"ipv6" if ":" in r["addr"] else "ipv4" for r in spot}
+        self.assertEqual(families, {"ipv4", "ipv6"}, spot)
+        for family in ("ipv4", "ipv6"):
+            mine = [r for r in spot if ("ipv6" if ":" in r["addr"] else "ipv4") == family]
+            self.assertGreaterEqual(len(mine), len(self.names), mine)
+            connections = {r["connection"] for r in mine}
+            self.assertLessEqual(len(connections), 2,
+                                 f"{family}: {len(mine)} requests: {sorted(connections)}")
+        states = self.states(col)["dual"]
+        self.assertEqual({s for s, _ in states.values()}, {"listed"}, states)
 
     def test_a_database_of_an_older_collector_gains_the_new_columns(self):
         """A spot_checks table made before bytes_per_second existed is migrated on open."""
