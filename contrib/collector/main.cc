@@ -242,11 +242,18 @@ int serve(const CollectorConfig& config)
       reap(false);
       auto done = std::make_shared<std::atomic<bool>>(false);
       rounds.push_back({std::thread([&, done, catalog = ctx.view()->catalog] {
-                          const SpotRound round = spot_check_round(*store, *catalog, config, now(),
-                                                                   &cancel, &in_flight);
+                          std::vector<std::string> messages;
+                          try {
+                            messages = spot_check_round(*store, *catalog, config, now(), &cancel,
+                                                        &in_flight)
+                                           .messages;
+                          } catch (const std::exception& e) { // the database, out of files...
+                            messages = {std::string("warning: spot-check round failed: ") +
+                                        e.what() + "; the next round tries again"};
+                          }
                           {
                             std::lock_guard logging(log_mutex);
-                            for (const std::string& m : round.messages) {
+                            for (const std::string& m : messages) {
                               std::cerr << "webseed-collector: " << m << '\n';
                             }
                           }
@@ -277,7 +284,13 @@ int serve(const CollectorConfig& config)
       std::vector<Event> found;
       const std::shared_ptr<CatalogView> view = ctx.view();
       const std::vector<CatalogEntry>& entries = view->catalog->entries();
-      for (const auto& status : view->index.mirrors(at)) {
+      ListingIndex::Snapshot mirrors;
+      try {
+        mirrors = view->index.mirrors(at);
+      } catch (const std::exception& e) { // the database, out of files...: the next pass
+        std::cerr << "webseed-collector: warning: events: " << e.what() << std::endl;
+      }
+      for (const auto& status : mirrors) {
         if (stop) {
           break;
         }

@@ -171,6 +171,13 @@ std::expected<std::unique_ptr<Store>, std::string> Store::open(const std::string
     return std::unexpected(error);
   }
   sqlite3_busy_timeout(read_db, 10'000);
+  // Its files opened now, while descriptors are free: SQLite opens them at the first read,
+  // which could come when every descriptor is taken by clients (EMFILE).
+  if (!sql_exec(read_db, "SELECT count(*) FROM mirrors", &error)) {
+    sqlite3_close(read_db);
+    sqlite3_close(db);
+    return std::unexpected(path + ": " + error);
+  }
   return std::unique_ptr<Store>(new Store(db, read_db));
 }
 
