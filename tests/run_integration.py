@@ -187,7 +187,7 @@ def main() -> int:
     parser.add_argument("--module-timeout", type=float, default=DEFAULT_MODULE_TIMEOUT,
                         help=f"seconds per module (default {DEFAULT_MODULE_TIMEOUT:.0f})")
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("INTEGRATION_JOBS", "3")),
-                        help="modules run at once (default $INTEGRATION_JOBS, else 2)")
+                        help="modules run at once (default $INTEGRATION_JOBS, else 3)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--result-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
